@@ -1,0 +1,34 @@
+//! piest: a fast, reproducible, statistically honest Monte Carlo estimator of π.
+//!
+//! The library runs estimates and never prints. A run is described by a [`RunSpec`]: the trials
+//! are cut into chunks ([`plan`]), each chunk draws from its own xoshiro256++ lane streams
+//! ([`sampler`]), the chunks run on a rayon pool ([`runner`]) and the result is summarised with
+//! its standard error and 95% interval ([`stats`], [`report`]).
+//!
+//! ```
+//! use std::num::NonZeroUsize;
+//! use std::sync::atomic::AtomicBool;
+//! use piest::{Kernel, Plan, RunSpec, runner};
+//!
+//! let spec = RunSpec {
+//!     plan: Plan::new(1_000_000, piest::plan::DEFAULT_CHUNK_SIZE).unwrap(),
+//!     seed: 42,
+//!     workers: NonZeroUsize::new(2).unwrap(),
+//!     kernel: Kernel::best(),
+//! };
+//! let outcome = runner::run(&spec, &runner::Silent, &AtomicBool::new(false)).unwrap();
+//! let pi = piest::stats::pi_estimate(outcome.inside, 1_000_000);
+//! assert!((pi - std::f64::consts::PI).abs() < 0.01);
+//! ```
+
+pub mod error;
+pub mod plan;
+pub mod report;
+pub mod runner;
+pub mod sampler;
+pub mod stats;
+
+pub use error::Error;
+pub use plan::Plan;
+pub use runner::{Observer, Outcome, RunSpec};
+pub use sampler::{ALGORITHM, Kernel};

@@ -1,0 +1,149 @@
+//! The `piest` binary: parses the command line, runs the library, prints the result and maps
+//! every failure to a one-line message and an exit status (0 ok, 1 runtime error, 2 usage error,
+//! 130 interrupted).
+
+mod cli;
+mod config;
+mod output;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use clap::Parser;
+use piest::report::Report;
+use piest::sampler;
+
+use crate::cli::{Cli, Command, StreamArgs};
+use crate::config::{Format, UsageError};
+use crate::output::progress::Feedback;
+
+/// Set by the Ctrl-C handler; the runner stops soon after.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_failure(&err),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let status = exit_status(&err);
+            if status == 130 {
+                eprintln!("piest: interrupted");
+            } else {
+                eprintln!("piest: error: {err:#}");
+            }
+            ExitCode::from(status)
+        }
+    }
+}
+
+/// Help and version go to stdout with status 0; a usage error becomes one line and status 2.
+fn clap_failure(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let line = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid usage");
+            eprintln!("piest: {}", line.trim());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The exit status for a failure.
+fn exit_status(err: &anyhow::Error) -> u8 {
+    if matches!(
+        err.downcast_ref::<piest::Error>(),
+        Some(piest::Error::Cancelled)
+    ) {
+        130
+    } else if err.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Stream(args)) => stream(&args),
+        None => estimate(&cli.estimate),
+    }
+}
+
+fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
+    let kernel_env = std::env::var("PIEST_KERNEL").ok();
+    let config = config::estimate_config(args, kernel_env.as_deref())?;
+    // Without a handler Ctrl-C still ends the process (status 130 from the shell): no harm.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+
+    let show_bar = config.format == Format::Human && io::stderr().is_terminal();
+    let feedback = Feedback::new(config.spec.plan.trials(), show_bar, config.verbose);
+    let outcome = piest::runner::run(&config.spec, &feedback, &INTERRUPTED);
+    feedback.finish();
+    let report = Report::new(&config.spec, &outcome?);
+
+    let text = match config.format {
+        Format::Human => output::human::render(&report),
+        Format::Json => output::json::render(&report),
+        Format::Quiet => format!("{}\n", report.pi),
+    };
+    if config.random_seed && config.format == Format::Human {
+        eprintln!("piest: using random seed {}", report.seed);
+    }
+    write_stdout(text.as_bytes())
+}
+
+/// Writes to stdout; a closed pipe (`piest | head -c0`) is not an error worth a message.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}
+
+/// `piest stream`: the sampler's words as raw little-endian u64, until done or the pipe closes.
+fn stream(args: &StreamArgs) -> anyhow::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut left = args.words.unwrap_or(u64::MAX);
+    let mut buf = Vec::with_capacity(1 << 16);
+    for chunk in args.chunks.clone() {
+        let words = args.chunk_size.min(left);
+        let mut iter = sampler::chunk_words(args.seed, chunk);
+        let mut done = 0;
+        while done < words {
+            let n = (words - done).min(8192);
+            buf.clear();
+            for w in iter.by_ref().take(n as usize) {
+                buf.extend_from_slice(&w.to_le_bytes());
+            }
+            match out.write_all(&buf) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+                other => other.context("cannot write to stdout")?,
+            }
+            done += n;
+        }
+        left -= words;
+        if left == 0 {
+            break;
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,78 @@
+//! The report of an estimate: one serializable data model that every renderer (human text,
+//! JSON) reads. Field names are stable: new fields may be added, none removed.
+
+use serde::Serialize;
+
+use crate::runner::{Outcome, RunSpec};
+use crate::stats;
+
+/// Everything a run found out, ready to render.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The estimate of π: `4 · inside / trials`.
+    pub pi: f64,
+    /// Trials sampled.
+    pub trials: u64,
+    /// Trials inside the quarter circle.
+    pub inside: u64,
+    /// Seed all chunk streams derive from.
+    pub seed: u64,
+    /// Worker threads used.
+    pub workers: usize,
+    /// Number of chunks.
+    pub chunks: u64,
+    /// Trials per chunk (the last chunk may hold fewer).
+    pub chunk_size: u64,
+    /// Standard error of `pi`: `4·sqrt(p(1−p)/trials)` with `p = inside/trials`.
+    pub std_error: f64,
+    /// 95% confidence interval for π, `[low, high]` (see `ci_method`).
+    pub ci95: [f64; 2],
+    /// How `ci95` is computed: `"wilson"` (Wilson score interval).
+    pub ci_method: &'static str,
+    /// `pi − π` (signed error against the true value).
+    pub error: f64,
+    /// `|pi − π|`.
+    pub abs_error: f64,
+    /// Wall time of the run in seconds.
+    pub elapsed_s: f64,
+    /// Trials per second of wall time.
+    pub trials_per_s: f64,
+    /// Version string of the sampling algorithm.
+    pub algorithm: &'static str,
+    /// The kernel that counted the trials (`scalar`, `portable`, `avx2`).
+    pub kernel: &'static str,
+    /// Chunks whose count was read from the result cache.
+    pub cached_chunks: u64,
+}
+
+impl Report {
+    /// Builds the report of `outcome`, the result of running `spec`.
+    pub fn new(spec: &RunSpec, outcome: &Outcome) -> Self {
+        let trials = spec.plan.trials();
+        let pi = stats::pi_estimate(outcome.inside, trials);
+        let elapsed_s = outcome.elapsed.as_secs_f64();
+        Report {
+            pi,
+            trials,
+            inside: outcome.inside,
+            seed: spec.seed,
+            workers: spec.workers.get(),
+            chunks: spec.plan.chunks(),
+            chunk_size: spec.plan.chunk_size(),
+            std_error: stats::std_error(outcome.inside, trials),
+            ci95: stats::wilson_interval(outcome.inside, trials, stats::Z95),
+            ci_method: "wilson",
+            error: pi - std::f64::consts::PI,
+            abs_error: (pi - std::f64::consts::PI).abs(),
+            elapsed_s,
+            trials_per_s: if elapsed_s > 0.0 {
+                trials as f64 / elapsed_s
+            } else {
+                0.0
+            },
+            algorithm: crate::ALGORITHM,
+            kernel: spec.kernel.name(),
+            cached_chunks: outcome.cached_chunks,
+        }
+    }
+}
