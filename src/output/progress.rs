@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use piest::runner::{ChunkEvent, ChunkSource, Observer};
 
 /// A run shorter than this never shows a bar.
@@ -24,9 +24,12 @@ impl Feedback {
     pub fn new(total: u64, bar: bool, verbose: bool) -> Self {
         let bar = bar.then(|| {
             let style = ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {percent:>3}%  {human_pos}/{human_len} trials  {per_sec}  ETA {eta}",
+                "{bar:30.cyan/blue} {percent:>3}%  {human_pos}/{human_len} trials  {rate} trials/s  ETA {eta}",
             )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.2e}", state.per_sec());
+            });
             ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden()).with_style(style)
         });
         Feedback {
