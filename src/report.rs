@@ -45,7 +45,7 @@ pub struct Report {
     /// Chunks whose count was read from the result cache.
     pub cached_chunks: u64,
     /// What the result cache did (directory, hits, misses, ...); `null` when the run did not
-    /// use the cache (`--no-cache`).
+    /// use the cache (`--no-cache`, or no cache directory could be named).
     pub cache: Option<CacheSummary>,
 }
 
