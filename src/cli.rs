@@ -3,6 +3,8 @@
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -16,8 +18,11 @@ Examples:
   piest -n 2.5e9 --seed 7 --json      one JSON object, seed 7
   piest -n 1e9 --seed random          a fresh seed from the OS (printed in the report)
   piest -n 1e8 -v                     one line per chunk on stderr
+  piest -n 1e10; piest -n 1e10        the second run reads every chunk from the result cache
+  piest cache prune --max-size 50MB   keep the result cache small
 
-The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.";
+The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
+Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.";
 
 /// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
 #[derive(Debug, Parser)]
@@ -62,9 +67,32 @@ pub struct EstimateArgs {
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print one line per chunk on stderr: index, trials, worker thread, time [example: -v]
+    /// Print one line per chunk on stderr: index, trials, worker thread, time, and whether it
+    /// was computed or read from the cache [example: -v]
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// How the result cache is used.
+    #[command(flatten)]
+    pub cache: CacheFlags,
+}
+
+/// The result cache options of an estimate.
+#[derive(Debug, Args)]
+pub struct CacheFlags {
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory,
+    /// $XDG_CACHE_HOME/piest or ~/.cache/piest on Linux) [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the result cache [example: --no-cache]
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_cache: bool,
+
+    /// Compute every chunk, ignoring the result cache, and overwrite its entries
+    /// [example: --refresh]
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// The `--seed` value.
@@ -84,6 +112,52 @@ pub enum Command {
     /// chunk [example: piest stream --seed 1 --chunks 0..8 | dieharder -g 200 -a]
     #[command(hide = true)]
     Stream(StreamArgs),
+
+    /// Inspect or shrink the result cache of chunk counts [example: piest cache info]
+    Cache(CacheArgs),
+}
+
+/// Options of `piest cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CacheAction,
+
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory)
+    /// [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Print one JSON object instead of text [example: --json]
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `piest cache` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Show the cache directory, its entries, bytes, chunks and trials covered
+    /// [example: piest cache info]
+    Info,
+    /// Remove every cache entry, without asking [example: piest cache clear]
+    Clear,
+    /// Remove entries unused for longer than --older-than, then the least recently used until
+    /// the cache takes at most --max-size [example: piest cache prune --max-size 50MB]
+    Prune(PruneArgs),
+}
+
+/// Options of `piest cache prune` (at least one is required).
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Largest total size to keep: 50MB, 1.5GB (powers of 1000), 500KiB, 1GiB (powers of 1024)
+    /// or plain bytes [example: --max-size 50MB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_hyphen_values = true)]
+    pub max_size: Option<u64>,
+
+    /// Remove entries not used for longer than this: 30d, 12h, 90min, 2w [example: --older-than 30d]
+    #[arg(long, value_name = "AGE", value_parser = parse_age, allow_hyphen_values = true)]
+    pub older_than: Option<Duration>,
 }
 
 /// Options of `piest stream`.
@@ -240,6 +314,24 @@ pub fn parse_u64_seed(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("too large: the most is {}", u64::MAX))
 }
 
+/// `--max-size`: a byte count with an optional SI (`MB`) or binary (`MiB`) unit.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    const HINT: &str = "expected a size such as 50MB, 500KiB or 1GiB";
+    let s = text.trim();
+    if s.is_empty() || !s.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("not a size: {HINT}"));
+    }
+    s.parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|_| format!("not a size: {HINT}"))
+}
+
+/// `--older-than`: a duration such as `30d`, `12h` or `1w 2d`.
+pub fn parse_age(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|_| "not an age: expected a duration such as 30d, 12h or 90min".to_owned())
+}
+
 /// `--chunks`: `A..B`, `A..=B`, `A..` or `A`, with `A < end`.
 pub fn parse_chunk_range(text: &str) -> Result<Range<u64>, String> {
     const HINT: &str = "expected A..B, A..=B, A.. or A (chunk indices)";
@@ -367,6 +459,34 @@ mod tests {
         );
         assert!(parse_seed("-1").is_err());
         assert!(parse_seed("").is_err());
+    }
+
+    #[test]
+    fn sizes_take_si_and_binary_units() {
+        for (text, bytes) in [
+            ("50MB", 50_000_000),
+            ("50 MB", 50_000_000),
+            ("1GiB", 1 << 30),
+            ("500KiB", 500 << 10),
+            ("1.5GB", 1_500_000_000),
+            ("1234", 1234),
+            ("0", 0),
+        ] {
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
+        }
+        for text in ["", "MB", "-5MB", "50XB", "1e9", "fifty"] {
+            assert!(parse_size(text).unwrap_err().contains("50MB"), "{text}");
+        }
+    }
+
+    #[test]
+    fn ages_are_human_durations() {
+        assert_eq!(parse_age("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_age("1w 2d"), Ok(Duration::from_secs(9 * 86_400)));
+        for text in ["", "30", "-1d", "soon", "3x"] {
+            assert!(parse_age(text).unwrap_err().contains("30d"), "{text}");
+        }
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! Turns the parsed command line and environment into a plain, validated [`Config`]. Rules that
 //! involve several flags or the environment live here; clap types stop at this boundary.
 
+use std::ffi::OsStr;
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use piest::cache::Cache;
 use piest::runner::RunSpec;
 use piest::{Kernel, Plan};
 
-use crate::cli::{EstimateArgs, SeedArg};
+use crate::cli::{CacheFlags, EstimateArgs, PruneArgs, SeedArg};
 
 /// A mistake in the command line or environment: reported with exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,62 @@ pub fn estimate_config(
     })
 }
 
+/// Whether and how an estimate uses the result cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheChoice {
+    /// `--no-cache`: read and write nothing.
+    Off,
+    /// Use the cache in `dir`; `refresh` recomputes every chunk and overwrites its entry.
+    On {
+        /// The cache directory.
+        dir: PathBuf,
+        /// `--refresh`.
+        refresh: bool,
+    },
+    /// Caching was asked for but no directory can be named (no home directory, no
+    /// `PIEST_CACHE_DIR`): the run goes on without it, with this warning.
+    Unavailable(String),
+}
+
+/// Decides the cache use of an estimate from its flags and `PIEST_CACHE_DIR` (`env`).
+pub fn cache_choice(flags: &CacheFlags, env: Option<&OsStr>) -> CacheChoice {
+    if flags.no_cache {
+        return CacheChoice::Off;
+    }
+    match Cache::locate(flags.cache_dir.as_deref(), env) {
+        Some(dir) => CacheChoice::On {
+            dir,
+            refresh: flags.refresh,
+        },
+        None => CacheChoice::Unavailable(
+            "no cache directory (no home directory is known): set PIEST_CACHE_DIR or \
+             --cache-dir; running without the cache"
+                .into(),
+        ),
+    }
+}
+
+/// The directory `piest cache ...` works on: `--cache-dir`, `PIEST_CACHE_DIR` or the default.
+pub fn cache_dir(
+    flag: Option<&std::path::Path>,
+    env: Option<&OsStr>,
+) -> Result<PathBuf, UsageError> {
+    Cache::locate(flag, env).ok_or_else(|| {
+        UsageError("no cache directory (no home directory is known): use --cache-dir DIR".into())
+    })
+}
+
+/// The limits of `piest cache prune`: at least one of size and age.
+pub fn prune_limits(args: &PruneArgs) -> Result<(Option<u64>, Option<Duration>), UsageError> {
+    if args.max_size.is_none() && args.older_than.is_none() {
+        return Err(UsageError(
+            "cache prune needs --max-size SIZE and/or --older-than AGE (e.g. --max-size 50MB)"
+                .into(),
+        ));
+    }
+    Ok((args.max_size, args.older_than))
+}
+
 /// The number of cores this process may use (1 if the OS cannot tell).
 pub fn default_workers() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
@@ -105,6 +165,44 @@ pub fn kernel_from_env(value: Option<&str>) -> Result<Kernel, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_flags_decide_the_cache_use() {
+        let flags = |no_cache, refresh, dir: Option<&str>| CacheFlags {
+            cache_dir: dir.map(PathBuf::from),
+            no_cache,
+            refresh,
+        };
+        let env = Some(OsStr::new("/env"));
+        assert_eq!(
+            cache_choice(&flags(true, false, Some("/d")), env),
+            CacheChoice::Off
+        );
+        assert_eq!(
+            cache_choice(&flags(false, true, Some("/d")), env),
+            CacheChoice::On {
+                dir: "/d".into(),
+                refresh: true
+            }
+        );
+        assert_eq!(
+            cache_choice(&flags(false, false, None), env),
+            CacheChoice::On {
+                dir: "/env".into(),
+                refresh: false
+            }
+        );
+    }
+
+    #[test]
+    fn prune_needs_a_limit() {
+        let args = |max_size, older_than| PruneArgs {
+            max_size,
+            older_than,
+        };
+        assert!(prune_limits(&args(None, None)).is_err());
+        assert_eq!(prune_limits(&args(Some(5), None)).unwrap(), (Some(5), None));
+    }
 
     #[test]
     fn kernel_names_round_trip_and_unknown_names_are_refused() {

@@ -3,7 +3,8 @@
 //! The library runs estimates and never prints. A run is described by a [`RunSpec`]: the trials
 //! are cut into chunks ([`plan`]), each chunk draws from its own xoshiro256++ lane streams
 //! ([`sampler`]), the chunks run on a rayon pool ([`runner`]) and the result is summarised with
-//! its standard error and 95% interval ([`stats`], [`report`]).
+//! its standard error and 95% interval ([`stats`], [`report`]). Chunk counts can be kept in an
+//! on-disk result cache ([`cache`]) so that a rerun reads them instead of computing them.
 //!
 //! ```
 //! use std::num::NonZeroUsize;
@@ -21,6 +22,7 @@
 //! assert!((pi - std::f64::consts::PI).abs() < 0.01);
 //! ```
 
+pub mod cache;
 pub mod error;
 pub mod plan;
 pub mod report;

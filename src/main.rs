@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Parser;
+use piest::cache::{Cache, CacheSession};
 use piest::report::Report;
 use piest::sampler;
 
-use crate::cli::{Cli, Command, StreamArgs};
-use crate::config::{Format, UsageError};
+use crate::cli::{CacheAction, CacheArgs, Cli, Command, StreamArgs};
+use crate::config::{CacheChoice, Format, UsageError};
 use crate::output::progress::Feedback;
 
 /// Set by the Ctrl-C handler; the runner stops soon after.
@@ -80,6 +81,7 @@ fn exit_status(err: &anyhow::Error) -> u8 {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Stream(args)) => stream(&args),
+        Some(Command::Cache(args)) => cache_command(&args),
         None => estimate(&cli.estimate),
     }
 }
@@ -90,11 +92,40 @@ fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
     // Without a handler Ctrl-C still ends the process (status 130 from the shell): no harm.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
 
+    let cache_env = std::env::var_os("PIEST_CACHE_DIR");
+    let cache = config::cache_choice(&args.cache, cache_env.as_deref());
+    let warn = |warnings: Vec<String>| {
+        if config.format != Format::Quiet {
+            for warning in warnings {
+                eprintln!("piest: warning: {warning}");
+            }
+        }
+    };
+
     let show_bar = config.format == Format::Human && io::stderr().is_terminal();
     let feedback = Feedback::new(config.spec.plan.trials(), show_bar, config.verbose);
-    let outcome = piest::runner::run(&config.spec, &feedback, &INTERRUPTED);
-    feedback.finish();
-    let report = Report::new(&config.spec, &outcome?);
+    let (outcome, summary) = match cache {
+        CacheChoice::On { dir, refresh } => {
+            let session = CacheSession::open(Cache::new(dir), !refresh);
+            // A cache that cannot be opened is worth knowing about before a long run.
+            warn(session.take_warnings());
+            let outcome =
+                piest::runner::run_cached(&config.spec, &session, &feedback, &INTERRUPTED);
+            feedback.finish();
+            let summary = session.summary();
+            warn(session.take_warnings());
+            (outcome, Some(summary))
+        }
+        CacheChoice::Off | CacheChoice::Unavailable(_) => {
+            if let CacheChoice::Unavailable(why) = cache {
+                warn(vec![why]);
+            }
+            let outcome = piest::runner::run(&config.spec, &feedback, &INTERRUPTED);
+            feedback.finish();
+            (outcome, None)
+        }
+    };
+    let report = Report::new(&config.spec, &outcome?).with_cache(summary);
 
     let text = match config.format {
         Format::Human => output::human::render(&report),
@@ -104,6 +135,43 @@ fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
     if config.random_seed && config.format == Format::Human {
         eprintln!("piest: using random seed {}", report.seed);
     }
+    write_stdout(text.as_bytes())
+}
+
+/// `piest cache info|clear|prune`.
+fn cache_command(args: &CacheArgs) -> anyhow::Result<()> {
+    let env = std::env::var_os("PIEST_CACHE_DIR");
+    let cache = Cache::new(config::cache_dir(
+        args.cache_dir.as_deref(),
+        env.as_deref(),
+    )?);
+    let text = match &args.action {
+        CacheAction::Info => {
+            let info = cache.info()?;
+            if args.json {
+                output::json::render(&info)
+            } else {
+                output::cache::info(&info)
+            }
+        }
+        CacheAction::Clear => {
+            let removed = cache.clear()?;
+            if args.json {
+                output::json::render(&removed)
+            } else {
+                output::cache::cleared(&removed)
+            }
+        }
+        CacheAction::Prune(prune) => {
+            let (max_size, older_than) = config::prune_limits(prune)?;
+            let pruned = cache.prune(max_size, older_than, std::time::SystemTime::now())?;
+            if args.json {
+                output::json::render(&pruned)
+            } else {
+                output::cache::pruned(&pruned)
+            }
+        }
+    };
     write_stdout(text.as_bytes())
 }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::cache::CacheSummary;
 use crate::runner::{Outcome, RunSpec};
 use crate::stats;
 
@@ -43,6 +44,9 @@ pub struct Report {
     pub kernel: &'static str,
     /// Chunks whose count was read from the result cache.
     pub cached_chunks: u64,
+    /// What the result cache did (directory, hits, misses, ...); `null` when the run did not
+    /// use the cache (`--no-cache`, or no cache directory could be named).
+    pub cache: Option<CacheSummary>,
 }
 
 impl Report {
@@ -73,6 +77,12 @@ impl Report {
             algorithm: crate::ALGORITHM,
             kernel: spec.kernel.name(),
             cached_chunks: outcome.cached_chunks,
+            cache: None,
         }
+    }
+
+    /// The same report with the cache's summary of the run.
+    pub fn with_cache(self, cache: Option<CacheSummary>) -> Self {
+        Report { cache, ..self }
     }
 }

@@ -1,6 +1,8 @@
 //! The runner: executes a [`Plan`] on a dedicated rayon pool of exactly `workers` threads and
 //! sums the chunk counts. Progress and per-chunk events go to an [`Observer`] supplied by the
 //! caller; a shared flag cancels the run between blocks of about a millisecond of work.
+//! [`run`] computes every chunk; [`run_cached`] reads and stores chunk counts in the result cache
+//! ([`crate::cache`]) and gives the same count.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +13,10 @@ use rayon::prelude::*;
 use crate::Error;
 use crate::plan::{Chunk, Plan};
 use crate::sampler::{Kernel, LANES, LaneStates};
+
+mod cached;
+
+pub use cached::run_cached;
 
 /// Trials counted between two looks at the cancellation flag and two progress reports: a
 /// multiple of the lane count (so a chunk can be counted in pieces) worth about a millisecond.

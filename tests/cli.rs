@@ -252,6 +252,9 @@ fn help_documents_every_flag_with_an_example() {
         "--json",
         "--quiet",
         "--verbose",
+        "--cache-dir",
+        "--no-cache",
+        "--refresh",
     ] {
         let section = help
             .split(flag)

@@ -1,0 +1,420 @@
+//! The result cache as a user meets it: reruns, longer runs, damaged entries, killed and
+//! concurrent runs, unusable directories and the `piest cache` subcommands.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::Piest;
+use piest::cache::BlockKey;
+use serde_json::Value;
+
+/// Runs `piest ARGS --json` in `env`; returns the report and stderr, asserting success.
+fn run(env: &Piest, args: &[&str]) -> (Value, String) {
+    output_of(env.std_cmd().args(args).arg("--json"))
+}
+
+fn output_of(cmd: &mut Command) -> (Value, String) {
+    let out = cmd.output().expect("run piest");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    let report = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    (report, stderr)
+}
+
+/// The count of an uncached run.
+fn uncached(args: &[&str]) -> u64 {
+    let (v, _) = run(&Piest::new(), &[args, &["--no-cache"]].concat());
+    assert_eq!(v["cache"], Value::Null);
+    v["inside"].as_u64().unwrap()
+}
+
+fn hits(v: &Value) -> u64 {
+    assert_eq!(v["cached_chunks"], v["cache"]["hits"]);
+    v["cached_chunks"].as_u64().unwrap()
+}
+
+fn cache_dir(env: &Piest) -> PathBuf {
+    env.dir.path().join("cache")
+}
+
+/// The entry file of block `block` for `seed` and `chunk_size`.
+fn entry(env: &Piest, seed: u64, chunk_size: u64, block: u64) -> PathBuf {
+    let key = BlockKey::new(seed, chunk_size, block);
+    cache_dir(env).join("v1").join(key.file_name())
+}
+
+/// `piest cache info --json` in `env`.
+fn info(env: &Piest) -> Value {
+    output_of(env.std_cmd().args(["cache", "info", "--json"])).0
+}
+
+/// 1,000,003 trials in chunks of 10,000: 100 whole chunks and a remainder of 3 trials.
+const SHORT: &[&str] = &["-n", "1_000_003", "--chunk-size", "1e4", "-s", "5"];
+
+#[test]
+fn a_second_run_reads_every_chunk_and_gives_the_same_count() {
+    let expected = uncached(SHORT);
+    let env = Piest::new();
+    let (first, stderr) = run(&env, SHORT);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(first["inside"], expected);
+    assert_eq!(hits(&first), 0);
+    assert_eq!(first["cache"]["misses"], 101);
+    assert_eq!(first["cache"]["stored"], 101);
+    assert_eq!(first["cache"]["dir"], cache_dir(&env).display().to_string());
+    for workers in ["1", "3"] {
+        let (again, stderr) = run(&env, &[SHORT, &["-w", workers]].concat());
+        assert!(stderr.is_empty(), "{stderr}");
+        assert_eq!(again["inside"], expected);
+        assert_eq!(hits(&again), 101);
+        assert_eq!(again["cache"]["misses"], 0);
+    }
+    // The human report says so, and -v marks each chunk.
+    let out = env.cmd().args(SHORT).arg("-v").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("· 101 chunks from cache"), "{text}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().filter(|l| l.ends_with("(cached)")).count(),
+        101
+    );
+}
+
+#[test]
+fn a_longer_run_reuses_exactly_the_whole_shared_chunks() {
+    let env = Piest::new();
+    run(&env, SHORT);
+    let long = ["-n", "2e6", "--chunk-size", "1e4", "-s", "5"];
+    let (v, _) = run(&env, &long);
+    // Chunks 0..100 are shared; the short run's chunk 100 held 3 trials, not 10,000.
+    assert_eq!(hits(&v), 100);
+    assert_eq!(v["inside"], uncached(&long));
+    let out = env.cmd().args(long).arg("-v").output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().filter(|l| l.ends_with("(cached)")).count(),
+        200
+    );
+    // The short run's remainder record is kept beside the full chunk.
+    assert_eq!(hits(&run(&env, SHORT).0), 101);
+}
+
+#[test]
+fn another_seed_or_chunk_size_misses() {
+    let env = Piest::new();
+    run(&env, SHORT);
+    let (v, _) = run(&env, &["-n", "1_000_003", "--chunk-size", "1e4", "-s", "6"]);
+    assert_eq!(hits(&v), 0);
+    let (v, _) = run(&env, &["-n", "1_000_003", "--chunk-size", "2e4", "-s", "5"]);
+    assert_eq!(hits(&v), 0);
+}
+
+#[test]
+fn refresh_recomputes_and_no_cache_touches_nothing() {
+    let env = Piest::new();
+    let (v, _) = run(&env, &[SHORT, &["--no-cache"]].concat());
+    assert_eq!(v["cache"], Value::Null);
+    assert!(!cache_dir(&env).exists(), "--no-cache created the cache");
+    run(&env, SHORT);
+    let (v, _) = run(&env, &[SHORT, &["--refresh"]].concat());
+    assert_eq!(hits(&v), 0);
+    assert_eq!(v["cache"]["misses"], 101);
+    assert_eq!(v["cache"]["refresh"], true);
+    assert_eq!(hits(&run(&env, SHORT).0), 101);
+}
+
+/// 600 chunks of 10,000 trials: blocks 0 and 1 hold 256 chunks each, block 2 holds 88.
+const THREE_BLOCKS: &[&str] = &["-n", "6e6", "--chunk-size", "1e4", "-s", "2"];
+
+#[test]
+fn damaged_entries_are_detected_recomputed_and_repaired() {
+    let expected = uncached(THREE_BLOCKS);
+    type Damage = fn(&Path, &Path);
+    let damages: [(&str, Damage, u64); 5] = [
+        (
+            "truncate",
+            |a, _| {
+                let bytes = std::fs::read(a).unwrap();
+                std::fs::write(a, &bytes[..bytes.len() / 2]).unwrap();
+            },
+            256,
+        ),
+        ("empty", |a, _| std::fs::write(a, b"").unwrap(), 256),
+        (
+            "garble",
+            |a, _| {
+                let mut bytes = std::fs::read(a).unwrap();
+                let mid = bytes.len() / 2;
+                bytes[mid..mid + 8].copy_from_slice(b"\x00\xffjunk\x01\x02");
+                std::fs::write(a, bytes).unwrap();
+            },
+            256,
+        ),
+        (
+            "change a count",
+            |a, _| {
+                // Valid JSON, plausible numbers: only the checksum can tell.
+                let text = std::fs::read_to_string(a).unwrap();
+                let at = text.find("[300,10000,").unwrap() + "[300,10000,".len();
+                let digit = text.as_bytes()[at];
+                let other = if digit == b'7' { "8" } else { "7" };
+                std::fs::write(a, format!("{}{other}{}", &text[..at], &text[at + 1..])).unwrap();
+            },
+            256,
+        ),
+        (
+            "swap",
+            |a, b| {
+                let (bytes_a, bytes_b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+                std::fs::write(a, bytes_b).unwrap();
+                std::fs::write(b, bytes_a).unwrap();
+            },
+            512,
+        ),
+    ];
+    for (name, damage, lost) in damages {
+        let env = Piest::new();
+        run(&env, THREE_BLOCKS);
+        damage(&entry(&env, 2, 10_000, 1), &entry(&env, 2, 10_000, 0));
+        let (v, stderr) = run(&env, THREE_BLOCKS);
+        assert_eq!(v["inside"], expected, "{name}");
+        assert_eq!(hits(&v), 600 - lost, "{name}");
+        let warnings: Vec<&str> = stderr.lines().collect();
+        assert_eq!(warnings.len(), (lost / 256) as usize, "{name}: {stderr}");
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.starts_with("piest: warning: cache entry ") && w.contains("invalid")),
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            v["cache"]["warnings"].as_array().unwrap().len(),
+            warnings.len()
+        );
+        // Repaired: the next run reads everything and warns about nothing.
+        let (v, stderr) = run(&env, THREE_BLOCKS);
+        assert_eq!(
+            (v["inside"].as_u64(), hits(&v)),
+            (Some(expected), 600),
+            "{name}"
+        );
+        assert!(stderr.is_empty(), "{name}: {stderr}");
+        assert_eq!(info(&env)["invalid"], 0, "{name}");
+    }
+}
+
+#[test]
+fn a_killed_run_leaves_whole_entries_and_the_rerun_resumes() {
+    // 1e9 trials in chunks of 1e6: 1,000 chunks in 4 blocks, about a second of work.
+    let args = ["-n", "1e9", "--chunk-size", "1e6", "-s", "9", "-w", "2"];
+    let env = Piest::new();
+    let mut child = env
+        .std_cmd()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as it has stored something.
+    let entries = cache_dir(&env).join("v1");
+    let started = Instant::now();
+    let has_entry = || {
+        std::fs::read_dir(&entries).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json")))
+        })
+    };
+    while !has_entry() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "nothing stored"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run finished before it was killed");
+    let (v, stderr) = run(&env, &args);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(v["inside"], uncached(&args));
+    let hits = hits(&v);
+    assert!(hits > 0 && hits < 1000, "hits {hits}");
+    assert_eq!(info(&env)["invalid"], 0);
+}
+
+#[test]
+fn concurrent_runs_share_one_cache_and_all_count_exactly() {
+    let env = Piest::new();
+    let args = |seed: &'static str| ["-n", "1e8", "--chunk-size", "1e5", "-s", seed, "-w", "2"];
+    let seeds = ["1", "1", "1", "2"];
+    let children: Vec<_> = seeds
+        .iter()
+        .map(|seed| {
+            env.std_cmd()
+                .args(args(seed))
+                .arg("--json")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let expected = [uncached(&args("1")), uncached(&args("2"))];
+    for (seed, child) in seeds.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.is_empty(), "{stderr}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["inside"],
+            expected[usize::from(*seed == "2")],
+            "seed {seed}"
+        );
+    }
+    let info = info(&env);
+    assert_eq!(
+        (info["invalid"].as_u64(), info["temp_files"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(info["seeds"], 2);
+    for (i, seed) in ["1", "2"].into_iter().enumerate() {
+        let (v, _) = run(&env, &args(seed));
+        assert_eq!(v["inside"], expected[i]);
+        // Each process stores every block whole when it completes it, so whichever rename
+        // came last, every chunk is there.
+        assert_eq!(hits(&v), 1000, "seed {seed}");
+    }
+}
+
+#[test]
+fn an_unusable_cache_directory_warns_once_and_the_run_goes_on() {
+    let expected = uncached(SHORT);
+    let env = Piest::new();
+    let file = env.dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let under_file = file.join("cache");
+    let by_flag = [SHORT, &["--cache-dir", under_file.to_str().unwrap()]].concat();
+    let mut by_env = env.std_cmd();
+    by_env
+        .args(SHORT)
+        .arg("--json")
+        .env("PIEST_CACHE_DIR", &under_file);
+    for (v, stderr) in [run(&env, &by_flag), output_of(&mut by_env)] {
+        assert_eq!(v["inside"], expected);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("piest: warning: cannot create cache directory")
+                && stderr.contains("running without the cache"),
+            "{stderr}"
+        );
+        assert_eq!(v["cache"]["stored"], 0);
+        assert_eq!(v["cache"]["warnings"].as_array().unwrap().len(), 1);
+    }
+    // -q means no warnings.
+    let out = env.cmd().args(&by_flag).arg("-q").output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty());
+}
+
+#[test]
+fn cache_info_clear_and_prune_on_known_contents() {
+    let env = Piest::new();
+    // Seed 0: one entry of 100 chunks; seed 1: two entries of 300 chunks in all.
+    run(&env, &["-n", "1e6", "--chunk-size", "1e4", "-s", "0"]);
+    run(&env, &["-n", "3e6", "--chunk-size", "1e4", "-s", "1"]);
+    let v = info(&env);
+    assert_eq!(v["dir"], cache_dir(&env).display().to_string());
+    assert_eq!(
+        (v["entries"].as_u64(), v["chunks"].as_u64()),
+        (Some(3), Some(400))
+    );
+    assert_eq!(
+        (v["trials"].as_u64(), v["seeds"].as_u64()),
+        (Some(4_000_000), Some(2))
+    );
+    let bytes = v["bytes"].as_u64().unwrap();
+    assert!(bytes > 3 * 1000, "{v}");
+    let text =
+        String::from_utf8(env.cmd().args(["cache", "info"]).output().unwrap().stdout).unwrap();
+    assert!(text.contains("entries          3 ("), "{text}");
+    assert!(
+        text.contains("400, covering 4,000,000 trials of 2 seeds"),
+        "{text}"
+    );
+
+    // Age: the seed-0 entry was last used two days ago.
+    let old = entry(&env, 0, 10_000, 0);
+    let two_days = SystemTime::now() - Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_days)
+        .unwrap();
+    let prune = |args: &[&str]| {
+        output_of(
+            env.std_cmd()
+                .args([&["cache", "prune", "--json"], args].concat()),
+        )
+        .0
+    };
+    let v = prune(&["--older-than", "3d"]);
+    assert_eq!(v["removed"]["entries"], 0);
+    let v = prune(&["--older-than", "1d"]);
+    assert_eq!(
+        (v["removed"]["entries"].as_u64(), v["kept_entries"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(!old.exists());
+    // Size: the least recently used goes first (block 0 of seed 1, made older by hand).
+    let older = entry(&env, 1, 10_000, 0);
+    let an_hour = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&older)
+        .unwrap()
+        .set_modified(an_hour)
+        .unwrap();
+    let newer_bytes = std::fs::metadata(entry(&env, 1, 10_000, 1)).unwrap().len();
+    let v = prune(&["--max-size", &format!("{newer_bytes}B")]);
+    assert_eq!(
+        (v["removed"]["entries"].as_u64(), v["kept_entries"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(!older.exists() && entry(&env, 1, 10_000, 1).exists());
+
+    // Clear removes the rest and says so; unrelated files stay.
+    std::fs::write(cache_dir(&env).join("v1").join("mine.txt"), b"keep").unwrap();
+    let out = env.cmd().args(["cache", "clear"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("removed 1 entry ("), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with(&cache_dir(&env).display().to_string()),
+        "{text}"
+    );
+    assert_eq!(info(&env)["entries"], 0);
+    assert!(cache_dir(&env).join("v1").join("mine.txt").exists());
+}
+
+#[test]
+fn bad_cache_arguments_exit_2_with_one_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["cache", "prune"], "--max-size"),
+        (&["cache", "prune", "--max-size", "lots"], "'lots'"),
+        (&["cache", "prune", "--max-size", "-5MB"], "'-5MB'"),
+        (&["cache", "prune", "--older-than", "soon"], "'soon'"),
+        (&["cache", "frobnicate"], "frobnicate"),
+        (&["-n", "1e5", "--no-cache", "--refresh"], "--refresh"),
+    ];
+    for (args, needle) in cases {
+        let env = Piest::new();
+        let out = env.cmd().args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
