@@ -98,7 +98,8 @@ fn count_avx2<const V: usize>(states: &mut LaneStates, trials: u64) -> u64 {
         })
     });
     // Scalar lanes 4V..LANES, lane-major in a small local of their own: indexed only by
-    // constants in the loop, so LLVM keeps the words in registers.
+    // constants in the loop, so LLVM keeps the words in registers. Slots past the last lane
+    // (all four when V = 3) are never stepped; the modulo only keeps their index in range.
     let mut scalar: [[u64; 4]; 4] =
         std::array::from_fn(|k| std::array::from_fn(|j| states.s[j][(4 * V + k) % LANES]));
 
