@@ -259,7 +259,7 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
         }
     } else {
         for _ in 0..-scale {
-            if value % 10 != 0 {
+            if !value.is_multiple_of(10) {
                 return Err(format!("must be a whole number: {HINT}"));
             }
             value /= 10;

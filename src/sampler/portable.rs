@@ -11,7 +11,7 @@ fn step(s: &mut [[u64; LANES]; 4]) -> [u64; LANES] {
 
 /// One xoshiro256++ step of lane `l` alone; returns its output.
 #[inline(always)]
-fn step_lane(s: &mut [[u64; LANES]; 4], l: usize) -> u64 {
+pub(super) fn step_lane(s: &mut [[u64; LANES]; 4], l: usize) -> u64 {
     let out = s[0][l]
         .wrapping_add(s[3][l])
         .rotate_left(23)
