@@ -3,7 +3,8 @@
 //! The library runs estimates and never prints. A run is described by a [`RunSpec`]: the trials
 //! are cut into chunks ([`plan`]), each chunk draws from its own xoshiro256++ lane streams
 //! ([`sampler`]), the chunks run on a rayon pool ([`runner`]) and the result is summarised with
-//! its standard error and 95% interval ([`stats`], [`report`]).
+//! its standard error and 95% interval ([`stats`], [`report`]). [`scale`] times the same run at
+//! several worker counts to measure speed-up.
 //!
 //! ```
 //! use std::num::NonZeroUsize;
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod sampler;
+pub mod scale;
 pub mod stats;
 
 pub use error::Error;
