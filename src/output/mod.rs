@@ -1,6 +1,11 @@
-//! Presentation: renderers of a [`piest::report::Report`] (human text, JSON) and the live
+//! Presentation: renderers of a [`piest::report::Report`] (human text, JSON), of a sweep's
+//! [`piest::report::scale::ScaleReport`] (table, JSON, CSV, Markdown, SVG plot) and the live
 //! progress shown while a run goes on. Nothing here runs estimates.
 
+pub mod csv;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod progress;
+pub mod scale_table;
+pub mod svg;
