@@ -60,9 +60,10 @@ impl Unit {
     }
 }
 
-/// The unit for a report's times.
+/// The unit for a report's times, chosen by the shortest median: a column of medians around a
+/// second reads in seconds even when one fast run dipped below it.
 pub fn unit_of(report: &ScaleReport) -> Unit {
-    Unit::for_times(report.rows.iter().map(|r| r.min_s))
+    Unit::for_times(report.rows.iter().map(|r| r.median_s))
 }
 
 /// A speed-up such as `1.98×` (fewer decimals for large values).
