@@ -145,8 +145,13 @@ pub fn amdahl_line(report: &ScaleReport) -> String {
 /// The determinism line: how many runs agreed on which count.
 pub fn agreement_line(report: &ScaleReport) -> String {
     let runs = report.rows.len() * (report.runs + report.warmup);
+    let who = if runs == 1 {
+        "the only run".to_string()
+    } else {
+        format!("all {runs} runs agree")
+    };
     format!(
-        "all {runs} runs agree: inside = {} (π ≈ {:.8})",
+        "{who}: inside = {} (π ≈ {:.8})",
         HumanCount(report.inside),
         report.pi
     )
