@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod scale;
+pub use scale::{ScaleArgs, WorkerList};
+
 /// Most worker threads accepted: far above any core count piest is run on, low enough that a
 /// typo cannot ask the OS for a million threads.
 pub const MAX_WORKERS: usize = 1024;
@@ -20,6 +23,7 @@ Examples:
   piest -n 1e8 -v                     one line per chunk on stderr
   piest -n 1e10; piest -n 1e10        the second run reads every chunk from the result cache
   piest cache prune --max-size 50MB   keep the result cache small
+  piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
 
 The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
 Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.";
@@ -107,6 +111,10 @@ pub enum SeedArg {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Time the estimate at several worker counts: speed-up, efficiency, serial fraction and an
+    /// Amdahl fit [example: piest scale -n 1e9 -w 1,2,4]
+    #[command(after_help = scale::EXAMPLES)]
+    Scale(ScaleArgs),
     /// Write the exact random words the sampler consumes, as raw little-endian 64-bit words on
     /// stdout, for external test batteries (dieharder, PractRand): lanes interleaved, chunk after
     /// chunk [example: piest stream --seed 1 --chunks 0..8 | dieharder -g 200 -a]
@@ -278,7 +286,7 @@ pub fn parse_chunk_size(text: &str) -> Result<u64, String> {
     parse_count(text)
 }
 
-/// `--workers`: a whole number from 1 to [`MAX_WORKERS`].
+/// `--workers` of an estimate: a whole number from 1 to [`MAX_WORKERS`].
 pub fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
     let n: usize = text
         .trim()

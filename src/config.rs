@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use piest::cache::Cache;
 use piest::runner::RunSpec;
+use piest::scale::SweepSpec;
 use piest::{Kernel, Plan};
 
-use crate::cli::{CacheFlags, EstimateArgs, PruneArgs, SeedArg};
+use crate::cli::{
+    CacheFlags, EstimateArgs, MAX_WORKERS, PruneArgs, ScaleArgs, SeedArg, WorkerList,
+};
 
 /// A mistake in the command line or environment: reported with exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +131,88 @@ pub fn prune_limits(args: &PruneArgs) -> Result<(Option<u64>, Option<Duration>),
     Ok((args.max_size, args.older_than))
 }
 
+/// How a sweep's report is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleFormat {
+    /// The aligned table.
+    Table,
+    /// One JSON object with every raw timing.
+    Json,
+    /// CSV, one row per worker count.
+    Csv,
+    /// A Markdown table.
+    Markdown,
+}
+
+/// Everything `piest scale` needs, validated.
+#[derive(Debug)]
+pub struct ScaleConfig {
+    /// What the library sweeps.
+    pub sweep: SweepSpec,
+    /// How the report is printed.
+    pub format: ScaleFormat,
+    /// Where to draw the SVG plot, if anywhere.
+    pub plot: Option<PathBuf>,
+    /// Cores available to this process.
+    pub cores: NonZeroUsize,
+    /// Whether the seed was drawn from the OS.
+    pub random_seed: bool,
+}
+
+/// Builds the sweep's [`ScaleConfig`]. `kernel_env` is the value of `PIEST_KERNEL`, if set.
+pub fn scale_config(args: &ScaleArgs, kernel_env: Option<&str>) -> Result<ScaleConfig, UsageError> {
+    let plan = Plan::new(args.trials, args.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let cores = default_workers();
+    let (seed, random_seed) = match args.seed {
+        SeedArg::Fixed(seed) => (seed, false),
+        SeedArg::Random => (rand::random(), true),
+    };
+    let format = if args.json {
+        ScaleFormat::Json
+    } else if args.csv {
+        ScaleFormat::Csv
+    } else if args.markdown {
+        ScaleFormat::Markdown
+    } else {
+        ScaleFormat::Table
+    };
+    Ok(ScaleConfig {
+        sweep: SweepSpec {
+            plan,
+            seed,
+            kernel: kernel_from_env(kernel_env)?,
+            workers: worker_counts(args.workers.as_ref(), cores),
+            runs: args.runs,
+            warmup: args.warmup,
+        },
+        format,
+        plot: args.plot.clone(),
+        cores,
+        random_seed,
+    })
+}
+
+/// The worker counts a `--workers` value names on a machine with `cores` cores. Without one:
+/// 1, 2, 4, … up to twice the cores, plus the core count and twice it, so that the whole machine
+/// and its oversubscription are always measured (6 cores: 1, 2, 4, 6, 8, 12).
+pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZeroUsize> {
+    let cores = cores.get().min(MAX_WORKERS);
+    let twice = (2 * cores).min(MAX_WORKERS);
+    let powers_up_to = |limit: usize| {
+        std::iter::successors(Some(1usize), |p| p.checked_mul(2)).take_while(move |p| *p <= limit)
+    };
+    let mut counts: Vec<usize> = match list {
+        Some(WorkerList::Counts(counts)) => counts.iter().map(|c| c.get()).collect(),
+        Some(WorkerList::PowersOfTwo(limit)) => {
+            powers_up_to(limit.map_or(twice, NonZeroUsize::get)).collect()
+        }
+        None => powers_up_to(twice).chain([cores, twice]).collect(),
+    };
+    counts.sort_unstable();
+    counts.dedup();
+    counts.into_iter().filter_map(NonZeroUsize::new).collect()
+}
+
 /// The number of cores this process may use (1 if the OS cannot tell).
 pub fn default_workers() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
@@ -202,6 +287,27 @@ mod tests {
         };
         assert!(prune_limits(&args(None, None)).is_err());
         assert_eq!(prune_limits(&args(Some(5), None)).unwrap(), (Some(5), None));
+    }
+
+    #[test]
+    fn default_worker_counts_reach_twice_the_cores_and_include_the_cores() {
+        let nz = |n| NonZeroUsize::new(n).unwrap();
+        let counts = |list: Option<&WorkerList>, cores| -> Vec<usize> {
+            worker_counts(list, nz(cores))
+                .into_iter()
+                .map(NonZeroUsize::get)
+                .collect()
+        };
+        assert_eq!(counts(None, 1), [1, 2]);
+        assert_eq!(counts(None, 2), [1, 2, 4]);
+        assert_eq!(counts(None, 6), [1, 2, 4, 6, 8, 12]);
+        assert_eq!(counts(None, 8), [1, 2, 4, 8, 16]);
+        let powers = WorkerList::PowersOfTwo(None);
+        assert_eq!(counts(Some(&powers), 6), [1, 2, 4, 8]);
+        let powers = WorkerList::PowersOfTwo(Some(nz(20)));
+        assert_eq!(counts(Some(&powers), 2), [1, 2, 4, 8, 16]);
+        let list = WorkerList::Counts(vec![nz(3), nz(5)]);
+        assert_eq!(counts(Some(&list), 2), [3, 5]);
     }
 
     #[test]

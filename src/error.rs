@@ -17,4 +17,21 @@ pub enum Error {
     /// The run was cancelled through its cancellation flag.
     #[error("interrupted")]
     Cancelled,
+    /// Two runs of the same trials and seed counted different numbers of inside points. The count
+    /// must not depend on the worker count or on the run, so this is always a bug.
+    #[error(
+        "runs disagree: {workers} worker(s) counted {inside} inside, but {first_workers} worker(s) \
+         counted {first_inside} in the first run; the count must not depend on the worker count \
+         or on the run, so this is a bug in piest"
+    )]
+    CountMismatch {
+        /// Worker count of the first run.
+        first_workers: usize,
+        /// Inside count of the first run.
+        first_inside: u64,
+        /// Worker count of the run that disagrees.
+        workers: usize,
+        /// Inside count of the run that disagrees.
+        inside: u64,
+    },
 }

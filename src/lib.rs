@@ -5,6 +5,7 @@
 //! ([`sampler`]), the chunks run on a rayon pool ([`runner`]) and the result is summarised with
 //! its standard error and 95% interval ([`stats`], [`report`]). Chunk counts can be kept in an
 //! on-disk result cache ([`cache`]) so that a rerun reads them instead of computing them.
+//! [`scale`] times the same run at several worker counts to measure speed-up.
 //!
 //! ```
 //! use std::num::NonZeroUsize;
@@ -28,6 +29,7 @@ pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod sampler;
+pub mod scale;
 pub mod stats;
 
 pub use error::Error;

@@ -14,11 +14,12 @@ use anyhow::Context;
 use clap::Parser;
 use piest::cache::{Cache, CacheSession};
 use piest::report::Report;
+use piest::report::scale::ScaleReport;
 use piest::sampler;
 
-use crate::cli::{CacheAction, CacheArgs, Cli, Command, StreamArgs};
-use crate::config::{CacheChoice, Format, UsageError};
-use crate::output::progress::Feedback;
+use crate::cli::{CacheAction, CacheArgs, Cli, Command, ScaleArgs, StreamArgs};
+use crate::config::{CacheChoice, Format, ScaleFormat, UsageError};
+use crate::output::progress::{Feedback, SweepFeedback};
 
 /// Set by the Ctrl-C handler; the runner stops soon after.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -80,6 +81,7 @@ fn exit_status(err: &anyhow::Error) -> u8 {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Some(Command::Scale(args)) => scale(&args),
         Some(Command::Stream(args)) => stream(&args),
         Some(Command::Cache(args)) => cache_command(&args),
         None => estimate(&cli.estimate),
@@ -173,6 +175,68 @@ fn cache_command(args: &CacheArgs) -> anyhow::Result<()> {
         }
     };
     write_stdout(text.as_bytes())
+}
+
+/// `piest scale`: times the estimate at several worker counts and prints the comparison.
+fn scale(args: &ScaleArgs) -> anyhow::Result<()> {
+    let kernel_env = std::env::var("PIEST_KERNEL").ok();
+    let config = config::scale_config(args, kernel_env.as_deref())?;
+    if let Some(path) = &config.plot {
+        check_plot_directory(path)?;
+    }
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    if config.random_seed {
+        eprintln!("piest: using random seed {}", config.sweep.seed);
+    }
+
+    let feedback = SweepFeedback::new(
+        config.sweep.total_runs(),
+        config.sweep.plan.trials(),
+        io::stderr().is_terminal(),
+    );
+    let swept = piest::scale::sweep(
+        &config.sweep,
+        &mut piest::scale::WallClock,
+        &feedback,
+        &INTERRUPTED,
+    );
+    feedback.finish();
+    let report = ScaleReport::new(&swept?, config.cores.get());
+
+    for warning in &report.warnings {
+        eprintln!("piest: warning: {warning}");
+    }
+    let text = match config.format {
+        ScaleFormat::Table => output::scale_table::render(&report),
+        ScaleFormat::Json => output::json::render(&report),
+        ScaleFormat::Csv => output::csv::render(&report).context("cannot write CSV")?,
+        ScaleFormat::Markdown => output::markdown::render(&report),
+    };
+    // The results reach stdout before the plot is drawn: a failing plot loses no measurement.
+    write_stdout(text.as_bytes())?;
+    if let Some(path) = &config.plot {
+        let svg = output::svg::render(&report).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, svg)
+            .with_context(|| format!("cannot write --plot '{}'", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Refuses a `--plot` path whose directory does not exist before the sweep, not after it.
+fn check_plot_directory(path: &std::path::Path) -> Result<(), UsageError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => return Ok(()),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "invalid --plot '{}': directory '{}' does not exist",
+            path.display(),
+            dir.display()
+        )))
+    }
 }
 
 /// Writes to stdout; a closed pipe (`piest | head -c0`) is not an error worth a message.

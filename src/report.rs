@@ -1,5 +1,8 @@
 //! The report of an estimate: one serializable data model that every renderer (human text,
-//! JSON) reads. Field names are stable: new fields may be added, none removed.
+//! JSON) reads. Field names are stable: new fields may be added, none removed. The report of a
+//! worker-count sweep is in [`scale`].
+
+pub mod scale;
 
 use serde::Serialize;
 

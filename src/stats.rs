@@ -3,6 +3,10 @@
 //! Each trial is a Bernoulli draw with p = π/4, so π̂ = 4·inside/n has standard error
 //! `4·sqrt(p̂(1−p̂)/n)`. The 95% interval is the Wilson score interval for p, scaled by 4: unlike
 //! the normal (Wald) interval it stays inside [0, 4] and keeps its coverage at small n.
+//!
+//! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in [`scaling`].
+
+pub mod scaling;
 
 /// The two-sided 95% normal quantile, Φ⁻¹(0.975).
 pub const Z95: f64 = 1.959_963_984_540_054;

@@ -1,8 +1,13 @@
 //! Presentation: renderers of a [`piest::report::Report`] (human text, JSON), of the
-//! `piest cache` results, and the live progress shown while a run goes on. Nothing here runs
+//! `piest cache` results, of a sweep's [`piest::report::scale::ScaleReport`] (table, JSON, CSV,
+//! Markdown, SVG plot) and the live progress shown while a run goes on. Nothing here runs
 //! estimates.
 
 pub mod cache;
+pub mod csv;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod progress;
+pub mod scale_table;
+pub mod svg;

@@ -1,5 +1,6 @@
 //! Live feedback while a run goes on: an indicatif progress bar (only on a terminal, and only
-//! once a run has lasted longer than a blink) and the `--verbose` per-chunk lines. This is the
+//! once a run has lasted longer than a blink), the `--verbose` per-chunk lines, and the bar across
+//! a `piest scale` sweep. This is the
 //! only module that uses indicatif's bars; the library reports through [`Observer`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use piest::runner::{ChunkEvent, ChunkSource, Observer};
+use piest::scale::{RunInfo, SweepObserver};
 
 /// A run shorter than this never shows a bar.
 const SHOW_AFTER: Duration = Duration::from_millis(300);
@@ -79,5 +81,50 @@ impl Observer for Feedback {
             Some(bar) if self.shown.load(Ordering::Relaxed) => bar.println(line),
             _ => eprintln!("{line}"),
         }
+    }
+}
+
+/// A progress bar across a whole `piest scale` sweep (only on a terminal, only once the sweep
+/// has lasted longer than a blink), counting the trials of every run, warm-up included.
+pub struct SweepFeedback {
+    trials: Feedback,
+}
+
+impl SweepFeedback {
+    /// Feedback for `runs` runs of `trials` trials each; `bar` says whether a bar may be drawn.
+    pub fn new(runs: usize, trials: u64, bar: bool) -> Self {
+        let total = trials.saturating_mul(runs as u64);
+        let mut feedback = Feedback::new(total, bar, false);
+        feedback.bar = feedback.bar.map(|b| {
+            let style =
+                ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}%  {msg}  ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            b.with_style(style)
+        });
+        SweepFeedback { trials: feedback }
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish(&self) {
+        self.trials.finish();
+    }
+}
+
+impl SweepObserver for SweepFeedback {
+    fn run_starting(&self, run: &RunInfo) {
+        if let Some(bar) = &self.trials.bar {
+            let kind = if run.warmup { "warm-up" } else { "timed" };
+            let workers = run.workers.get();
+            bar.set_message(format!(
+                "run {}/{} ({kind}, {workers} worker{})",
+                run.index + 1,
+                run.total,
+                if workers == 1 { "" } else { "s" }
+            ));
+        }
+    }
+
+    fn trials(&self) -> &dyn Observer {
+        &self.trials
     }
 }

@@ -1,0 +1,278 @@
+//! `piest scale` as a user meets it: worker lists, every output format, the plot, errors, signals.
+
+mod common;
+
+use common::Piest;
+
+/// Small sweeps: 200,000 trials in 10 chunks take about a millisecond a run.
+const SMALL: [&str; 4] = ["--trials", "2e5", "--chunk-size", "2e4"];
+
+/// Runs `piest scale SMALL ARGS` and returns its stdout; it must succeed.
+fn scale(args: &[&str]) -> String {
+    let env = Piest::new();
+    let out = env
+        .cmd()
+        .arg("scale")
+        .args(SMALL)
+        .args(args)
+        .output()
+        .expect("run piest");
+    assert!(
+        out.status.success(),
+        "piest scale {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn json_has_every_raw_timing_and_one_agreed_count() {
+    let text = scale(&["-w", "1,2,3", "--runs", "3", "--warmup", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+    for key in [
+        "trials",
+        "seed",
+        "chunk_size",
+        "chunks",
+        "kernel",
+        "algorithm",
+        "inside",
+        "pi",
+        "runs",
+        "warmup",
+        "order",
+        "cache",
+        "cores",
+        "baseline",
+        "rows",
+        "amdahl",
+        "warnings",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["all_runs_agree"], true);
+    assert_eq!(v["cache"], "bypassed");
+    assert_eq!(v["order"], "interleaved");
+    assert_eq!(v["trials"], 200_000);
+    assert_eq!(v["chunks"], 10);
+    let rows = v["rows"].as_array().unwrap();
+    let workers: Vec<u64> = rows
+        .iter()
+        .map(|r| r["workers"].as_u64().unwrap())
+        .collect();
+    assert_eq!(workers, [1, 2, 3]);
+    for row in rows {
+        assert_eq!(row["times_s"].as_array().unwrap().len(), 3, "{row}");
+        assert_eq!(row["warmup_times_s"].as_array().unwrap().len(), 2, "{row}");
+        let (min, median, max) = (
+            row["min_s"].as_f64().unwrap(),
+            row["median_s"].as_f64().unwrap(),
+            row["max_s"].as_f64().unwrap(),
+        );
+        assert!(0.0 < min && min <= median && median <= max, "{row}");
+        let p = row["workers"].as_f64().unwrap();
+        let speedup = row["speedup"].as_f64().unwrap();
+        assert!((row["efficiency"].as_f64().unwrap() - speedup / p).abs() < 1e-12);
+    }
+    assert_eq!(rows[0]["speedup"], 1.0);
+    assert!(rows[0]["serial_fraction"].is_null());
+    assert!(rows[1]["serial_fraction"].is_f64());
+    assert_eq!(v["baseline"]["workers"], 1);
+    // The agreed count is the count of a plain estimate with the same trials, seed and chunks.
+    let plain = common::json(&SMALL);
+    assert_eq!(v["inside"], plain["inside"]);
+}
+
+#[test]
+fn csv_and_markdown_have_one_row_per_worker_count() {
+    let csv_text = scale(&["-w", "1..=3", "--runs", "2", "--csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "workers");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 3, "{csv_text}");
+    let inside = headers.iter().position(|h| h == "inside").unwrap();
+    assert!(records.iter().all(|r| r[inside] == records[0][inside]));
+    let workers: Vec<&str> = records.iter().map(|r| &r[0]).collect();
+    assert_eq!(workers, ["1", "2", "3"]);
+
+    let md = scale(&["-w", "1,2,4..6", "--runs", "2", "--markdown"]);
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(table[0].starts_with("| workers | median |"), "{md}");
+    assert!(table[1].starts_with("| ---: |"), "{md}");
+    let rows: Vec<&str> = table[2..].to_vec();
+    assert_eq!(rows.len(), 4, "1, 2, 4, 5:\n{md}");
+    assert!(
+        rows[0].starts_with("| 1 |") && rows[3].starts_with("| 5"),
+        "{md}"
+    );
+    assert!(md.contains("cache is bypassed"), "{md}");
+}
+
+#[test]
+fn table_is_aligned_and_states_how_it_was_measured() {
+    let text = scale(&["-w", "2,1", "--runs", "2"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("200,000 trials"), "{text}");
+    assert!(lines[0].contains("interleaved") && lines[0].contains("cache bypassed"));
+    assert!(lines[1].starts_with("workers") && lines[1].contains("serial fraction"));
+    assert!(lines[2].trim_start().starts_with("1 "), "{text}");
+    assert!(lines[3].trim_start().starts_with("2 "), "{text}");
+    // Right-aligned columns: the median column ends at the same place on every line.
+    let end_of_median = |l: &str| l.find(" ms").or_else(|| l.find(" µs"));
+    assert_eq!(end_of_median(lines[2]), end_of_median(lines[3]), "{text}");
+    assert!(text.contains("Amdahl fit"), "{text}");
+    assert!(text.contains("all 6 runs agree: inside = "), "{text}");
+}
+
+#[test]
+fn without_one_worker_the_baseline_is_named() {
+    let text = scale(&["-w", "2,3", "--runs", "1", "--warmup", "0"]);
+    assert!(
+        text.contains("no 1-worker row: speed-ups are against 2 workers"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plot_is_well_formed_svg_with_its_axes_and_legend_in_text() {
+    let env = Piest::new();
+    let path = env.dir.path().join("scale.svg");
+    let out = env
+        .cmd()
+        .arg("scale")
+        .args(SMALL)
+        .args(["-w", "1,2,4", "--runs", "2", "--plot"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&path).expect("the plot was written");
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect();
+    for needle in [
+        "workers",
+        "speed-up",
+        "ideal: speed-up = workers",
+        "measured: median",
+    ] {
+        assert!(
+            texts.iter().any(|t| t.contains(needle)),
+            "{needle}: {texts:?}"
+        );
+    }
+    for tick in ["1", "2", "4"] {
+        assert!(texts.iter().any(|t| t == tick), "x tick {tick}: {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.ends_with('×')), "y ticks: {texts:?}");
+    // The labels name a generic font family, so they render without any particular font.
+    let families: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.attribute("font-family"))
+        .collect();
+    assert!(!families.is_empty() && families.iter().all(|f| *f == "sans-serif"));
+}
+
+#[test]
+fn bad_scale_input_exits_2_with_one_line_and_no_stdout() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["-w", "0"], "at least 1"),
+        (&["-w", "a,b"], "'a' is not a worker count"),
+        (&["-w", "4..2"], "empty range '4..2'"),
+        (&["-w", ""], "empty list"),
+        (&["-w", "1,,2"], "empty item"),
+        (&["-w", "5000"], "at most"),
+        (&["--runs", "0"], "--runs"),
+        (&["--warmup", "-1"], "--warmup"),
+        (&["--trials", "1.5"], "'1.5'"),
+        (&["--plot", "scale.png"], ".svg"),
+        (&["--plot", "no/such/dir/scale.svg"], "does not exist"),
+        (&["--json", "--csv"], "--csv"),
+        (&["--markdown", "--json"], "--json"),
+    ];
+    for (args, needle) in cases {
+        let env = Piest::new();
+        let out = env.cmd().arg("scale").args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn help_documents_every_scale_flag_with_an_example() {
+    let env = Piest::new();
+    let out = env.cmd().args(["scale", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let options = help.split("Options:").nth(1).expect("an Options section");
+    for flag in [
+        "--trials",
+        "--workers",
+        "--runs",
+        "--warmup",
+        "--seed",
+        "--chunk-size",
+        "--json",
+        "--csv",
+        "--markdown",
+        "--plot",
+    ] {
+        let section = options
+            .split(flag)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{flag} missing"));
+        let until_next = section.split("\n  -").next().unwrap();
+        assert!(until_next.contains("[example:"), "{flag}:\n{until_next}");
+    }
+    let top = env.cmd().arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&top.stdout).contains("scale"));
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_promptly_with_status_130() {
+    use std::time::{Duration, Instant};
+    let env = Piest::new();
+    let mut child = env
+        .std_cmd()
+        .args(["scale", "-n", "1e13", "-w", "1,2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(out.status.code(), Some(130));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "piest: interrupted"
+    );
+}
