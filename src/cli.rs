@@ -26,7 +26,12 @@ Examples:
   piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
 
 The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
-Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.";
+Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
+
+Environment:
+  PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
+  PIEST_KERNEL        auto (default), scalar, portable or avx2: force a sampling kernel; all
+                      give identical counts, `--json` reports which one ran";
 
 /// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
 #[derive(Debug, Parser)]

@@ -85,12 +85,7 @@ pub struct Outcome {
 /// Runs `spec`, reporting to `observer`; returns [`Error::Cancelled`] soon after `cancel` is set.
 pub fn run(spec: &RunSpec, observer: &dyn Observer, cancel: &AtomicBool) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let workers = spec.workers.get();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .thread_name(|i| format!("piest-worker-{i}"))
-        .build()
-        .map_err(|source| Error::ThreadPool { workers, source })?;
+    let pool = pool(spec.workers)?;
     let inside = pool.install(|| {
         (0..spec.plan.chunks())
             .into_par_iter()
@@ -116,6 +111,16 @@ pub fn run(spec: &RunSpec, observer: &dyn Observer, cancel: &AtomicBool) -> Resu
     })
 }
 
+/// A dedicated rayon pool of exactly `workers` threads (never the global pool).
+fn pool(workers: NonZeroUsize) -> Result<rayon::ThreadPool, Error> {
+    let workers = workers.get();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|i| format!("piest-worker-{i}"))
+        .build()
+        .map_err(|source| Error::ThreadPool { workers, source })
+}
+
 /// Counts one chunk in blocks of [`BLOCK_TRIALS`], checking `cancel` before each block.
 fn count_chunk(
     spec: &RunSpec,
@@ -139,11 +144,12 @@ fn count_chunk(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sampler::count_chunk;
 
-    fn spec(trials: u64, chunk_size: u64, seed: u64, workers: usize) -> RunSpec {
+    /// A spec with the best kernel, for the runner's tests.
+    pub(crate) fn spec(trials: u64, chunk_size: u64, seed: u64, workers: usize) -> RunSpec {
         RunSpec {
             plan: Plan::new(trials, chunk_size).unwrap(),
             seed,

@@ -329,32 +329,7 @@ fn stream_stops_cleanly_when_the_reader_goes_away() {
 
 #[test]
 fn ctrl_c_stops_promptly_with_status_130() {
-    use std::time::{Duration, Instant};
-    let env = Piest::new();
-    let mut child = env
-        .std_cmd()
-        .args(["-n", "1e13", "-w", "2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let sent = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = loop {
-        if child.try_wait().unwrap().is_some() {
-            break child.wait_with_output().unwrap();
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(5),
-            "still running 5 s after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let out = common::interrupted(&["-n", "1e13", "-w", "2"]);
     assert_eq!(out.status.code(), Some(130));
     assert!(out.stdout.is_empty());
     assert_eq!(

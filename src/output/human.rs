@@ -36,19 +36,24 @@ pub fn render(report: &Report) -> String {
     let plural =
         |n: u64, word: &str| format!("{} {word}{}", HumanCount(n), if n == 1 { "" } else { "s" });
     out.push_str(&format!(
-        "{} · {} · {} · seed {} · {:.3} s · {} trials/s",
+        "{} · {} · {} · seed {} · {:.3} s",
         plural(report.trials, "trial"),
         plural(report.chunks, "chunk"),
         plural(report.workers as u64, "worker"),
         report.seed,
         report.elapsed_s,
-        rate(report.trials_per_s),
     ));
-    if report.cached_chunks > 0 {
-        out.push_str(&format!(
-            " · {} from cache",
-            plural(report.cached_chunks, "chunk")
-        ));
+    // A rate means something only when trials were sampled: a cached answer is read, not run.
+    if report.cached_chunks == report.chunks {
+        out.push_str(" · all from cache");
+    } else {
+        out.push_str(&format!(" · {} trials/s", rate(report.trials_per_s)));
+        if report.cached_chunks > 0 {
+            out.push_str(&format!(
+                " · {} from cache",
+                plural(report.cached_chunks, "chunk")
+            ));
+        }
     }
     out.push('\n');
     out

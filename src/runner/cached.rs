@@ -30,12 +30,7 @@ pub fn run_cached(
     cancel: &AtomicBool,
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
-    let workers = spec.workers.get();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .thread_name(|i| format!("piest-worker-{i}"))
-        .build()
-        .map_err(|source| Error::ThreadPool { workers, source })?;
+    let pool = super::pool(spec.workers)?;
     let blocks = spec.plan.chunks().div_ceil(BLOCK_CHUNKS);
     let (inside, cached_chunks) = pool.install(|| {
         (0..blocks)
@@ -169,18 +164,8 @@ fn lock(pending: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
 mod tests {
     use super::*;
     use crate::cache::Cache;
+    use crate::runner::tests::spec;
     use crate::runner::{Silent, run};
-    use crate::{Kernel, Plan};
-    use std::num::NonZeroUsize;
-
-    fn spec(trials: u64, chunk_size: u64, seed: u64, workers: usize) -> RunSpec {
-        RunSpec {
-            plan: Plan::new(trials, chunk_size).unwrap(),
-            seed,
-            workers: NonZeroUsize::new(workers).unwrap(),
-            kernel: Kernel::best(),
-        }
-    }
 
     fn cached(spec: &RunSpec, cache: &Cache, read: bool) -> (Outcome, crate::cache::CacheSummary) {
         let session = CacheSession::open(cache.clone(), read);

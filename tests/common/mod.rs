@@ -53,3 +53,34 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
 }
+
+/// Starts `piest ARGS`, sends it SIGINT after 300 ms, and returns its output; fails the test if
+/// it is still running 5 s after the signal.
+pub fn interrupted(args: &[&str]) -> std::process::Output {
+    use std::time::{Duration, Instant};
+    let env = Piest::new();
+    let mut child = env
+        .std_cmd()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start piest");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    loop {
+        if child.try_wait().expect("wait for piest").is_some() {
+            return child.wait_with_output().expect("collect output");
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
