@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use piest::plan::DEFAULT_CHUNK_SIZE;
 
 pub mod scale;
 pub use scale::{ScaleArgs, WorkerList};
@@ -65,7 +66,7 @@ pub struct EstimateArgs {
 
     /// Trials per chunk, the unit of parallel work and of random streams (default 4194304 =
     /// 2^22). Part of what determines the answer [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value = "4194304", value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
     pub chunk_size: u64,
 
     /// Print one JSON object on stdout instead of text [example: --json]
@@ -191,7 +192,7 @@ pub struct StreamArgs {
     pub words: Option<u64>,
 
     /// Trials (words) per chunk, as for an estimate [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value = "4194304", value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
     pub chunk_size: u64,
 }
 
@@ -309,7 +310,9 @@ pub fn parse_seed(text: &str) -> Result<SeedArg, String> {
     if text.trim().eq_ignore_ascii_case("random") {
         return Ok(SeedArg::Random);
     }
-    parse_u64_seed(text).map(SeedArg::Fixed)
+    parse_u64_seed(text)
+        .map(SeedArg::Fixed)
+        .map_err(|e| format!("{e} or 'random'"))
 }
 
 /// A fixed seed: a whole number from 0 to 2^64 − 1.
@@ -317,10 +320,7 @@ pub fn parse_u64_seed(text: &str) -> Result<u64, String> {
     let s = text.trim();
     let digits: String = s.chars().filter(|&c| c != '_').collect();
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "must be a whole number from 0 to {} or 'random'",
-            u64::MAX
-        ));
+        return Err(format!("must be a whole number from 0 to {}", u64::MAX));
     }
     digits
         .parse()

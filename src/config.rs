@@ -40,6 +40,8 @@ pub struct Config {
     pub format: Format,
     /// One line per chunk on stderr.
     pub verbose: bool,
+    /// `--quiet`: no warnings on stderr, whatever the format.
+    pub quiet: bool,
     /// Whether the seed was drawn from the OS.
     pub random_seed: bool,
 }
@@ -71,6 +73,7 @@ pub fn estimate_config(
         },
         format,
         verbose: args.verbose,
+        quiet: args.quiet,
         random_seed,
     })
 }

@@ -20,6 +20,7 @@ use piest::sampler;
 use crate::cli::{CacheAction, CacheArgs, Cli, Command, ScaleArgs, StreamArgs};
 use crate::config::{CacheChoice, Format, ScaleFormat, UsageError};
 use crate::output::progress::{Feedback, SweepFeedback};
+use crate::output::stderr_line;
 
 /// Set by the Ctrl-C handler; the runner stops soon after.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -34,9 +35,9 @@ fn main() -> ExitCode {
         Err(err) => {
             let status = exit_status(&err);
             if status == 130 {
-                eprintln!("piest: interrupted");
+                stderr_line("piest: interrupted");
             } else {
-                eprintln!("piest: error: {err:#}");
+                stderr_line(&format!("piest: error: {err:#}"));
             }
             ExitCode::from(status)
         }
@@ -47,11 +48,14 @@ fn main() -> ExitCode {
 fn clap_failure(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match err.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
             ExitCode::SUCCESS
+        }
+        // `piest cache` alone: clap would print the whole help; one line says what is missing.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            stderr_line("piest: error: a subcommand is required (see --help for the list)");
+            ExitCode::from(2)
         }
         _ => {
             let rendered = err.render().to_string();
@@ -59,7 +63,7 @@ fn clap_failure(err: &clap::Error) -> ExitCode {
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid usage");
-            eprintln!("piest: {}", line.trim());
+            stderr_line(&format!("piest: {}", line.trim()));
             ExitCode::from(2)
         }
     }
@@ -80,6 +84,9 @@ fn exit_status(err: &anyhow::Error) -> u8 {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Ctrl-C sets a flag that every long command checks, so it ends with a message and 130.
+    // Without a handler Ctrl-C still ends the process (status 130 from the shell): no harm.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     match cli.command {
         Some(Command::Scale(args)) => scale(&args),
         Some(Command::Stream(args)) => stream(&args),
@@ -91,15 +98,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
     let kernel_env = std::env::var("PIEST_KERNEL").ok();
     let config = config::estimate_config(args, kernel_env.as_deref())?;
-    // Without a handler Ctrl-C still ends the process (status 130 from the shell): no harm.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
 
     let cache_env = std::env::var_os("PIEST_CACHE_DIR");
     let cache = config::cache_choice(&args.cache, cache_env.as_deref());
     let warn = |warnings: Vec<String>| {
-        if config.format != Format::Quiet {
+        if !config.quiet {
             for warning in warnings {
-                eprintln!("piest: warning: {warning}");
+                stderr_line(&format!("piest: warning: {warning}"));
             }
         }
     };
@@ -134,8 +139,9 @@ fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
         Format::Json => output::json::render(&report),
         Format::Quiet => format!("{}\n", report.pi),
     };
-    if config.random_seed && config.format == Format::Human {
-        eprintln!("piest: using random seed {}", report.seed);
+    // Needed to reproduce the run; JSON carries it in `seed`.
+    if config.random_seed && config.format != Format::Json {
+        stderr_line(&format!("piest: using random seed {}", report.seed));
     }
     write_stdout(text.as_bytes())
 }
@@ -184,9 +190,8 @@ fn scale(args: &ScaleArgs) -> anyhow::Result<()> {
     if let Some(path) = &config.plot {
         check_plot_directory(path)?;
     }
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     if config.random_seed {
-        eprintln!("piest: using random seed {}", config.sweep.seed);
+        stderr_line(&format!("piest: using random seed {}", config.sweep.seed));
     }
 
     let feedback = SweepFeedback::new(
@@ -204,7 +209,7 @@ fn scale(args: &ScaleArgs) -> anyhow::Result<()> {
     let report = ScaleReport::new(&swept?, config.cores.get());
 
     for warning in &report.warnings {
-        eprintln!("piest: warning: {warning}");
+        stderr_line(&format!("piest: warning: {warning}"));
     }
     let text = match config.format {
         ScaleFormat::Table => output::scale_table::render(&report),
@@ -268,6 +273,9 @@ fn stream(args: &StreamArgs) -> anyhow::Result<()> {
                 other => other.context("cannot write to stdout")?,
             }
             done += n;
+            if INTERRUPTED.load(Ordering::Relaxed) {
+                return Err(piest::Error::Cancelled.into());
+            }
         }
         left -= words;
         if left == 0 {

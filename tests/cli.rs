@@ -337,3 +337,99 @@ fn ctrl_c_stops_promptly_with_status_130() {
         "piest: interrupted"
     );
 }
+
+#[test]
+fn a_missing_subcommand_is_a_one_line_usage_error() {
+    let env = Piest::new();
+    let out = env.cmd().arg("cache").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("subcommand is required"), "{stderr}");
+}
+
+#[test]
+fn quiet_silences_warnings_in_json_too() {
+    let env = Piest::new();
+    let file = env.dir.path().join("file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = env
+        .cmd()
+        .args(["-n", "1e5", "--json", "-q", "--cache-dir"])
+        .arg(file.join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trials"], 100_000);
+}
+
+#[test]
+fn a_random_seed_is_shown_even_with_quiet() {
+    let env = Piest::new();
+    let out = env
+        .cmd()
+        .args(["-n", "1e5", "-q", "--seed", "random"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let seed = stderr
+        .trim()
+        .strip_prefix("piest: using random seed ")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    // The printed seed reproduces the printed estimate.
+    let again = env
+        .cmd()
+        .args(["-n", "1e5", "-q", "--seed", seed])
+        .output()
+        .unwrap();
+    assert_eq!(again.stdout, out.stdout);
+}
+
+#[test]
+fn a_closed_stderr_does_not_crash_a_verbose_run() {
+    use std::process::Stdio;
+    let env = Piest::new();
+    let mut child = env
+        .std_cmd()
+        .args([
+            "-n",
+            "3e8",
+            "--chunk-size",
+            "1e5",
+            "-v",
+            "--no-cache",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end at once: the run's 3,000 chunk lines meet a broken pipe.
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["chunks"], 3000);
+}
+
+#[test]
+fn stream_refuses_a_random_seed_with_a_consistent_message() {
+    let env = Piest::new();
+    let out = env
+        .cmd()
+        .args(["stream", "--seed", "random"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("whole number"), "{stderr}");
+    assert!(!stderr.contains("or 'random'"), "{stderr}");
+}

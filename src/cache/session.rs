@@ -241,9 +241,23 @@ impl CacheSession {
 /// Reads and checks the entry file at `path`, which should hold `key`'s entry. A found entry
 /// comes with its open file, so that its modification time can be updated without a reopen.
 fn read_entry(path: &Path, key: &BlockKey) -> OnDisk {
+    // Something else under an entry's name (a folder, a FIFO that would block the open) is
+    // treated like a damaged entry: recomputed and replaced.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return OnDisk::Invalid(Invalid("not a regular file".into()));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return OnDisk::Missing,
+        _ => {}
+    }
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return OnDisk::Missing,
+        // One entry this user may not read (another user's, in a shared cache) is that entry's
+        // problem only: recompute its block rather than stop reading the cache.
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return OnDisk::Invalid(Invalid(format!("cannot be read: {e}")));
+        }
         Err(e) => return OnDisk::Failed(e),
     };
     let mut bytes = Vec::new();
@@ -265,9 +279,11 @@ fn read_entry(path: &Path, key: &BlockKey) -> OnDisk {
 /// Writes `bytes` to `path` atomically: a temporary file in `dir` (the same file system), then
 /// a rename over `path`.
 fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Readable by everyone, like any cache file, so a cache folder can be shared between users.
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;

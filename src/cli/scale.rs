@@ -5,6 +5,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
+use piest::plan::DEFAULT_CHUNK_SIZE;
 
 use super::{MAX_WORKERS, SeedArg, parse_chunk_size, parse_seed, parse_trials};
 
@@ -55,7 +56,7 @@ pub struct ScaleArgs {
 
     /// Trials per chunk, as for an estimate (default 4194304 = 2^22). A run cannot keep more
     /// workers busy than it has chunks [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value = "4194304", value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
     pub chunk_size: u64,
 
     /// Print one JSON object with every raw timing instead of the table [example: --json]

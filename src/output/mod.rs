@@ -11,3 +11,9 @@ pub mod markdown;
 pub mod progress;
 pub mod scale_table;
 pub mod svg;
+
+/// Writes one line to stderr. A closed or full stderr is not worth a crash: the line is dropped.
+pub fn stderr_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}

@@ -79,7 +79,7 @@ impl Observer for Feedback {
         );
         match &self.bar {
             Some(bar) if self.shown.load(Ordering::Relaxed) => bar.println(line),
-            _ => eprintln!("{line}"),
+            _ => super::stderr_line(&line),
         }
     }
 }
