@@ -73,7 +73,8 @@ pub struct EstimateArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Print only the estimate; no progress bar, no warnings [example: -q]
+    /// Print only the estimate (only the JSON with --json); no progress bar, no warnings
+    /// [example: -q]
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 

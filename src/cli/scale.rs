@@ -37,7 +37,7 @@ pub struct ScaleArgs {
 
     /// Worker counts to time: a list `1,2,4`, a range `1..=8` (or `1..8`, 8 excluded), a mix
     /// `1,2,4..=6`, or `powers-of-two[:N]` (1, 2, 4, … up to N, by default twice the cores).
-    /// Default: 1, 2, 4, … up to twice the cores, and the core count itself
+    /// Default: 1, 2, 4, … up to twice the cores, plus the core count and twice it
     /// [example: --workers 1,2,4]
     #[arg(short, long, value_name = "LIST", value_parser = parse_worker_list, allow_hyphen_values = true)]
     pub workers: Option<WorkerList>,
