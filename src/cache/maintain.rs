@@ -95,7 +95,11 @@ impl Cache {
                 Ok(bytes) => bytes,
                 // Removed by another process since the listing.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(error("read", &file.path, source)),
+                // One unreadable file (another user's, say) is counted, not fatal to `info`.
+                Err(_) => {
+                    info.invalid += 1;
+                    continue;
+                }
             };
             let name = file.path.file_name().map(|n| n.to_string_lossy());
             match Entry::decode_any(&bytes) {
