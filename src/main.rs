@@ -15,7 +15,6 @@ use clap::Parser;
 use piest::cache::{Cache, CacheSession};
 use piest::report::Report;
 use piest::report::scale::ScaleReport;
-use piest::sampler;
 
 use crate::cli::{CacheAction, CacheArgs, Cli, Command, ScaleArgs, StreamArgs};
 use crate::config::{CacheChoice, Format, ScaleFormat, UsageError};
@@ -255,35 +254,16 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// `piest stream`: the sampler's words as raw little-endian u64, until done or the pipe closes.
 fn stream(args: &StreamArgs) -> anyhow::Result<()> {
-    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut left = args.words.unwrap_or(u64::MAX);
-    let mut buf = Vec::with_capacity(1 << 16);
-    for chunk in args.chunks.clone() {
-        let words = args.chunk_size.min(left);
-        let mut iter = sampler::chunk_words(args.seed, chunk);
-        let mut done = 0;
-        while done < words {
-            let n = (words - done).min(8192);
-            buf.clear();
-            for w in iter.by_ref().take(n as usize) {
-                buf.extend_from_slice(&w.to_le_bytes());
-            }
-            match out.write_all(&buf) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                other => other.context("cannot write to stdout")?,
-            }
-            done += n;
-            if INTERRUPTED.load(Ordering::Relaxed) {
-                return Err(piest::Error::Cancelled.into());
-            }
-        }
-        left -= words;
-        if left == 0 {
-            break;
-        }
-    }
-    match out.flush() {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
-        _ => Ok(()),
+    let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let words = output::stream::Words {
+        seed: args.seed,
+        chunks: args.chunks.clone(),
+        chunk_size: args.chunk_size,
+        limit: args.words,
+    };
+    match output::stream::write(&words, out, &INTERRUPTED) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(piest::Error::Cancelled.into()),
+        other => other.context("cannot write to stdout"),
     }
 }

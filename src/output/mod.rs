@@ -10,6 +10,7 @@ pub mod json;
 pub mod markdown;
 pub mod progress;
 pub mod scale_table;
+pub mod stream;
 pub mod svg;
 
 /// Writes one line to stderr. A closed or full stderr is not worth a crash: the line is dropped.
