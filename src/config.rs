@@ -51,12 +51,9 @@ pub fn estimate_config(
     args: &EstimateArgs,
     kernel_env: Option<&str>,
 ) -> Result<Config, UsageError> {
-    let plan = Plan::new(args.trials, args.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let plan = plan(args.trials, args.chunk_size)?;
     let workers = args.workers.unwrap_or_else(default_workers);
-    let (seed, random_seed) = match args.seed {
-        SeedArg::Fixed(seed) => (seed, false),
-        SeedArg::Random => (rand::random(), true),
-    };
+    let (seed, random_seed) = resolve_seed(args.seed);
     let format = if args.json {
         Format::Json
     } else if args.quiet {
@@ -164,12 +161,9 @@ pub struct ScaleConfig {
 
 /// Builds the sweep's [`ScaleConfig`]. `kernel_env` is the value of `PIEST_KERNEL`, if set.
 pub fn scale_config(args: &ScaleArgs, kernel_env: Option<&str>) -> Result<ScaleConfig, UsageError> {
-    let plan = Plan::new(args.trials, args.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let plan = plan(args.trials, args.chunk_size)?;
     let cores = default_workers();
-    let (seed, random_seed) = match args.seed {
-        SeedArg::Fixed(seed) => (seed, false),
-        SeedArg::Random => (rand::random(), true),
-    };
+    let (seed, random_seed) = resolve_seed(args.seed);
     let format = if args.json {
         ScaleFormat::Json
     } else if args.csv {
@@ -214,6 +208,19 @@ pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZ
     counts.sort_unstable();
     counts.dedup();
     counts.into_iter().filter_map(NonZeroUsize::new).collect()
+}
+
+/// The chunk plan of `--trials` and `--chunk-size`.
+fn plan(trials: u64, chunk_size: u64) -> Result<Plan, UsageError> {
+    Plan::new(trials, chunk_size).map_err(|e| UsageError(e.to_string()))
+}
+
+/// The seed to use, and whether it was drawn from the OS (`--seed random`).
+fn resolve_seed(seed: SeedArg) -> (u64, bool) {
+    match seed {
+        SeedArg::Fixed(seed) => (seed, false),
+        SeedArg::Random => (rand::random(), true),
+    }
 }
 
 /// The number of cores this process may use (1 if the OS cannot tell).
