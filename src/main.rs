@@ -152,31 +152,21 @@ fn cache_command(args: &CacheArgs) -> anyhow::Result<()> {
         args.cache_dir.as_deref(),
         env.as_deref(),
     )?);
+    // Every action has one result: JSON with --json, else its text renderer.
+    fn render<T: serde::Serialize>(json: bool, value: &T, text: fn(&T) -> String) -> String {
+        if json {
+            output::json::render(value)
+        } else {
+            text(value)
+        }
+    }
     let text = match &args.action {
-        CacheAction::Info => {
-            let info = cache.info()?;
-            if args.json {
-                output::json::render(&info)
-            } else {
-                output::cache::info(&info)
-            }
-        }
-        CacheAction::Clear => {
-            let removed = cache.clear()?;
-            if args.json {
-                output::json::render(&removed)
-            } else {
-                output::cache::cleared(&removed)
-            }
-        }
+        CacheAction::Info => render(args.json, &cache.info()?, output::cache::info),
+        CacheAction::Clear => render(args.json, &cache.clear()?, output::cache::cleared),
         CacheAction::Prune(prune) => {
             let (max_size, older_than) = config::prune_limits(prune)?;
             let pruned = cache.prune(max_size, older_than, std::time::SystemTime::now())?;
-            if args.json {
-                output::json::render(&pruned)
-            } else {
-                output::cache::pruned(&pruned)
-            }
+            render(args.json, &pruned, output::cache::pruned)
         }
     };
     write_stdout(text.as_bytes())
