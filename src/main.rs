@@ -110,28 +110,27 @@ fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
 
     let show_bar = config.format == Format::Human && io::stderr().is_terminal();
     let feedback = Feedback::new(config.spec.plan.trials(), show_bar, config.verbose);
-    let (outcome, summary) = match cache {
-        CacheChoice::On { dir, refresh } => {
-            let session = CacheSession::open(Cache::new(dir), !refresh);
-            // A cache that cannot be opened is worth knowing about before a long run.
-            warn(session.take_warnings());
-            let outcome =
-                piest::runner::run_cached(&config.spec, &session, &feedback, &INTERRUPTED);
-            feedback.finish();
-            let summary = session.summary();
-            warn(session.take_warnings());
-            (outcome, Some(summary))
-        }
-        CacheChoice::Off | CacheChoice::Unavailable(_) => {
-            if let CacheChoice::Unavailable(why) = cache {
-                warn(vec![why]);
-            }
-            let outcome = piest::runner::run(&config.spec, &feedback, &INTERRUPTED);
-            feedback.finish();
-            (outcome, None)
+    let session = match cache {
+        CacheChoice::On { dir, refresh } => Some(CacheSession::open(Cache::new(dir), !refresh)),
+        CacheChoice::Off => None,
+        CacheChoice::Unavailable(why) => {
+            warn(vec![why]);
+            None
         }
     };
-    let report = Report::new(&config.spec, &outcome?).with_cache(summary);
+    // A cache that cannot be opened is worth knowing about before a long run.
+    if let Some(session) = &session {
+        warn(session.take_warnings());
+    }
+    let tally = piest::runner::run_all(&config.spec, session.as_ref(), &feedback, &INTERRUPTED);
+    feedback.finish();
+    let summary = session.map(|session| {
+        let summary = session.summary();
+        warn(session.take_warnings());
+        summary
+    });
+    let spec = &config.spec;
+    let report = Report::new(&tally?, spec.workers.get(), spec.kernel.name()).with_cache(summary);
 
     let text = match config.format {
         Format::Human => output::human::render(&report),
