@@ -13,14 +13,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use piest::runner::{self, BLOCK_TRIALS, RunSpec};
+use piest::runner::{self, RunSpec, SLICE_TRIALS};
 use piest::sampler::{Kernel, LaneStates};
 use piest::{Plan, plan::DEFAULT_CHUNK_SIZE};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
 /// One runner block: what a kernel counts between two looks at the cancellation flag.
-const TRIALS: u64 = BLOCK_TRIALS;
+const TRIALS: u64 = SLICE_TRIALS;
 
 fn kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernel");
@@ -77,7 +77,7 @@ fn runner(c: &mut Criterion) {
         };
         let name = format!("{} worker{}", workers, if workers == 1 { "" } else { "s" });
         group.bench_function(name, |b| {
-            b.iter(|| runner::run(&spec, &runner::Silent, &AtomicBool::new(false)))
+            b.iter(|| runner::run_all(&spec, None, &runner::Silent, &AtomicBool::new(false)))
         });
     }
     group.finish();

@@ -2,8 +2,9 @@
 //!
 //! The library runs estimates and never prints. A run is described by a [`RunSpec`]: the trials
 //! are cut into chunks ([`plan`]), each chunk draws from its own xoshiro256++ lane streams
-//! ([`sampler`]), the chunks run on a rayon pool ([`runner`]) and the result is summarised with
-//! its standard error and 95% interval ([`stats`], [`report`]). Chunk counts can be kept in an
+//! ([`sampler`]), any set of chunks runs on a rayon pool ([`runner`]) into an exact, mergeable
+//! [`Tally`] ([`tally`]), and the result is summarised with its standard error and 95% interval
+//! ([`stats`], [`report`]). Chunk counts can be kept in an
 //! on-disk result cache ([`cache`]) so that a rerun reads them instead of computing them.
 //! [`scale`] times the same run at several worker counts to measure speed-up.
 //!
@@ -18,8 +19,9 @@
 //!     workers: NonZeroUsize::new(2).unwrap(),
 //!     kernel: Kernel::best(),
 //! };
-//! let outcome = runner::run(&spec, &runner::Silent, &AtomicBool::new(false)).unwrap();
-//! let pi = piest::stats::pi_estimate(outcome.inside, 1_000_000);
+//! let tally = runner::run_all(&spec, None, &runner::Silent, &AtomicBool::new(false)).unwrap();
+//! assert!(tally.covers(&spec.plan));
+//! let pi = piest::stats::pi_estimate(tally.inside(), tally.trials());
 //! assert!((pi - std::f64::consts::PI).abs() < 0.01);
 //! ```
 
@@ -31,8 +33,10 @@ pub mod runner;
 pub mod sampler;
 pub mod scale;
 pub mod stats;
+pub mod tally;
 
 pub use error::Error;
 pub use plan::Plan;
-pub use runner::{Observer, Outcome, RunSpec};
+pub use runner::{Observer, RunSpec};
 pub use sampler::{ALGORITHM, Kernel};
+pub use tally::{Tally, TallyKey};

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use crate::cache::CacheSummary;
-use crate::runner::{Outcome, RunSpec};
 use crate::stats;
+use crate::tally::Tally;
 
 /// Everything a run found out, ready to render.
 #[derive(Clone, Debug, Serialize)]
@@ -37,12 +37,13 @@ pub struct Report {
     pub abs_error: f64,
     /// Wall time of the run in seconds.
     pub elapsed_s: f64,
-    /// Trials per second of wall time.
+    /// Trials sampled in this run per second of wall time: chunks read from the cache are not
+    /// counted (0 when every chunk came from the cache).
     pub trials_per_s: f64,
     /// Version string of the sampling algorithm.
     pub algorithm: &'static str,
-    /// The kernel that counted the trials (`scalar`, `portable`, `avx2`).
-    pub kernel: &'static str,
+    /// The kernel that counted the trials (`scalar`, `portable`, `avx2`, ...).
+    pub kernel: String,
     /// Chunks whose count was read from the result cache.
     pub cached_chunks: u64,
     /// What the result cache did (directory, hits, misses, ...); `null` when the run did not
@@ -51,33 +52,36 @@ pub struct Report {
 }
 
 impl Report {
-    /// Builds the report of `outcome`, the result of running `spec`.
-    pub fn new(spec: &RunSpec, outcome: &Outcome) -> Self {
-        let trials = spec.plan.trials();
-        let pi = stats::pi_estimate(outcome.inside, trials);
-        let elapsed_s = outcome.elapsed.as_secs_f64();
+    /// Builds the report of `tally`, counted by `workers` threads with `kernel`. Every
+    /// statistic comes from the tally's integer counts alone, so a run, a run stopped early and
+    /// a merge of parts that count the same chunks report bit-identical numbers.
+    pub fn new(tally: &Tally, workers: usize, kernel: &str) -> Self {
+        let (trials, inside) = (tally.trials(), tally.inside());
+        let pi = stats::pi_estimate(inside, trials);
+        let elapsed_s = tally.elapsed.as_secs_f64();
+        let computed = tally.sources.computed_trials;
         Report {
             pi,
             trials,
-            inside: outcome.inside,
-            seed: spec.seed,
-            workers: spec.workers.get(),
-            chunks: spec.plan.chunks(),
-            chunk_size: spec.plan.chunk_size(),
-            std_error: stats::std_error(outcome.inside, trials),
-            ci95: stats::wilson_interval(outcome.inside, trials, stats::Z95),
+            inside,
+            seed: tally.key().seed,
+            workers,
+            chunks: tally.chunks(),
+            chunk_size: tally.key().chunk_size,
+            std_error: stats::std_error(inside, trials),
+            ci95: stats::wilson_interval(inside, trials, stats::Z95),
             ci_method: "wilson",
             error: pi - std::f64::consts::PI,
             abs_error: (pi - std::f64::consts::PI).abs(),
             elapsed_s,
             trials_per_s: if elapsed_s > 0.0 {
-                trials as f64 / elapsed_s
+                computed as f64 / elapsed_s
             } else {
                 0.0
             },
             algorithm: crate::ALGORITHM,
-            kernel: spec.kernel.name(),
-            cached_chunks: outcome.cached_chunks,
+            kernel: kernel.to_owned(),
+            cached_chunks: tally.sources.cached_chunks,
             cache: None,
         }
     }

@@ -65,8 +65,8 @@ fn piest_run(seed: u64) -> (u64, u64) {
         workers: NonZeroUsize::new(2).unwrap(),
         kernel: Kernel::best(),
     };
-    let outcome = runner::run(&spec, &Silent, &AtomicBool::new(false)).unwrap();
-    (outcome.inside, TRIALS)
+    let tally = runner::run_all(&spec, None, &Silent, &AtomicBool::new(false)).unwrap();
+    (tally.inside(), TRIALS)
 }
 
 /// A sampler built from piest's own words but with a defect, for the negative controls.

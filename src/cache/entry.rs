@@ -1,13 +1,8 @@
-//! One cache entry: the counts of the chunks of one *block* of [`BLOCK_CHUNKS`] consecutive
-//! chunks, its key, its file name and its on-disk format, and the checks that decide whether a
+//! One cache entry: the counts of the chunks of one *block* of consecutive chunks
+//! ([`crate::plan::cache_block_chunks`]), its key, its file name and its on-disk format, and the checks that decide whether a
 //! file may be trusted.
 
 use serde::{Deserialize, Serialize};
-
-/// Chunks per block, and so per entry at most (plus one remainder record per chunk, see
-/// [`Entry`]). At the default chunk size (2^22) an entry covers 2^30 ≈ 1.07e9 trials, so 1e11
-/// trials make 94 entries and 1e12 make 932, while each entry stays a few kilobytes.
-pub const BLOCK_CHUNKS: u64 = 256;
 
 /// Format name written into every entry; a different format is never read.
 pub const FORMAT: &str = "piest-cache-entry-v1";
@@ -27,7 +22,8 @@ pub struct BlockKey {
     pub seed: u64,
     /// Trials per chunk: chunk `i` of a plan with another chunk size holds other trials.
     pub chunk_size: u64,
-    /// Block index: the block holds chunks `block · BLOCK_CHUNKS ..` `(block + 1) · BLOCK_CHUNKS`.
+    /// Block index: the block holds chunks `block · B ..` `(block + 1) · B` where `B` is
+    /// [`BlockKey::block_chunks`].
     pub block: u64,
 }
 
@@ -42,13 +38,18 @@ impl BlockKey {
         }
     }
 
-    /// The first chunk index of the block and one past its last (saturating at `u64::MAX`).
-    pub fn chunk_range(&self) -> (u64, u64) {
-        let first = self.block.saturating_mul(BLOCK_CHUNKS);
-        (first, first.saturating_add(BLOCK_CHUNKS))
+    /// Chunks per block for this key's chunk size.
+    pub fn block_chunks(&self) -> u64 {
+        crate::plan::cache_block_chunks(self.chunk_size)
     }
 
-    /// The BLAKE3 hash of the key fields and [`BLOCK_CHUNKS`], as 64 hex digits.
+    /// The first chunk index of the block and one past its last (saturating at `u64::MAX`).
+    pub fn chunk_range(&self) -> (u64, u64) {
+        let first = self.block.saturating_mul(self.block_chunks());
+        (first, first.saturating_add(self.block_chunks()))
+    }
+
+    /// The BLAKE3 hash of the key fields and the block length, as 64 hex digits.
     pub fn hash_hex(&self) -> String {
         let mut hasher = blake3::Hasher::new_derive_key(KEY_CONTEXT);
         self.hash_into(&mut hasher);
@@ -64,7 +65,7 @@ impl BlockKey {
     fn hash_into(&self, hasher: &mut blake3::Hasher) {
         hasher.update(&(self.algorithm.len() as u64).to_le_bytes());
         hasher.update(self.algorithm.as_bytes());
-        for word in [self.seed, self.chunk_size, BLOCK_CHUNKS, self.block] {
+        for word in [self.seed, self.chunk_size, self.block_chunks(), self.block] {
             hasher.update(&word.to_le_bytes());
         }
     }
@@ -205,7 +206,7 @@ impl Entry {
             algorithm: self.key.algorithm.clone(),
             seed: self.key.seed,
             chunk_size: self.key.chunk_size,
-            block_chunks: BLOCK_CHUNKS,
+            block_chunks: self.key.block_chunks(),
             block: self.key.block,
             chunks: self
                 .records
@@ -248,7 +249,9 @@ impl Entry {
         if file.format != FORMAT {
             return Err(Invalid(format!("unknown format '{}'", file.format)));
         }
-        if file.block_chunks != BLOCK_CHUNKS || file.chunk_size == 0 {
+        if file.chunk_size == 0
+            || file.block_chunks != crate::plan::cache_block_chunks(file.chunk_size)
+        {
             return Err(Invalid("bad block layout".into()));
         }
         let mut entry = Entry::empty(BlockKey {

@@ -10,7 +10,7 @@
 //!
 //! The chunk stays the unit of randomness and of parallel work (2^22 trials, a few
 //! milliseconds), but one file per chunk would mean 238,419 files for 1e12 trials. Instead the
-//! chunks are grouped in *blocks* of [`BLOCK_CHUNKS`] = 256 consecutive chunks, and each block
+//! chunks are grouped in *blocks* of [`crate::plan::cache_block_chunks`] = 256 consecutive chunks, and each block
 //! has one entry file holding a record `[index, trials, inside]` per known chunk. At the default
 //! chunk size an entry covers 2^30 trials: 1e11 trials are 94 entries of about 6 KB, 1e12 trials
 //! 932 entries, and a fully cached 1e11 rerun reads 94 small files.
@@ -18,7 +18,7 @@
 //! # Keys and verification
 //!
 //! An entry's file name is the BLAKE3 hash (key-derivation mode) of the sampling algorithm's
-//! version string, the seed, the chunk size, [`BLOCK_CHUNKS`] and the block index. A change of
+//! version string, the seed, the chunk size, the block length and the block index. A change of
 //! the algorithm therefore changes every key, and old results are never returned. Each entry
 //! also stores those key fields, its records and a BLAKE3 checksum over all of it; a file that
 //! is empty, truncated, not JSON, out of order, implausible (inside > trials, an index outside
@@ -75,7 +75,7 @@ mod session;
 
 use std::path::{Path, PathBuf};
 
-pub use entry::{BLOCK_CHUNKS, BlockKey, Entry, FORMAT, Invalid, Record};
+pub use entry::{BlockKey, Entry, FORMAT, Invalid, Record};
 pub use maintain::{CacheInfo, Pruned, Removed};
 pub use session::{CacheSession, CacheSummary, FLUSH_INTERVAL};
 

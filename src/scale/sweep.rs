@@ -4,7 +4,7 @@
 //! every run counts the same inside points.
 //!
 //! Timing goes through the [`Executor`] trait so that tests can substitute a fake clock;
-//! [`WallClock`] is the real one. Each timed run is a complete [`runner::run`]: building the
+//! [`WallClock`] is the real one. Each timed run is a complete [`runner::run_all`]: building the
 //! thread pool, sampling every chunk and summing, without the result cache. Nothing here prints;
 //! progress goes to a [`SweepObserver`].
 
@@ -71,7 +71,7 @@ pub trait Executor {
     ) -> Result<Measurement, Error>;
 }
 
-/// The real executor: wall-clock time around [`runner::run`], thread-pool start-up included.
+/// The real executor: wall-clock time around [`runner::run_all`], thread-pool start-up included.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WallClock;
 
@@ -83,9 +83,9 @@ impl Executor for WallClock {
         cancel: &AtomicBool,
     ) -> Result<Measurement, Error> {
         let start = Instant::now();
-        let outcome = runner::run(spec, observer, cancel)?;
+        let tally = runner::run_all(spec, None, observer, cancel)?;
         Ok(Measurement {
-            inside: outcome.inside,
+            inside: tally.inside(),
             elapsed: start.elapsed(),
         })
     }
@@ -407,8 +407,8 @@ mod tests {
         let m = WallClock
             .execute(&spec, &Silent, &AtomicBool::new(false))
             .unwrap();
-        let direct = runner::run(&spec, &Silent, &AtomicBool::new(false)).unwrap();
-        assert_eq!(m.inside, direct.inside);
+        let direct = runner::run_all(&spec, None, &Silent, &AtomicBool::new(false)).unwrap();
+        assert_eq!(m.inside, direct.inside());
         assert!(m.elapsed > Duration::ZERO);
     }
 }

@@ -24,27 +24,28 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
 
     let show_bar = config.format == Format::Human && io::stderr().is_terminal();
     let feedback = Feedback::new(config.spec.plan.trials(), show_bar, config.verbose);
-    let (outcome, summary) = match &config.cache {
-        CacheChoice::On { dir, refresh } => {
-            let session = CacheSession::open(Cache::new(dir), !refresh);
-            // A cache that cannot be opened is worth knowing about before a long run.
-            warn(session.take_warnings());
-            let outcome = piest::runner::run_cached(&config.spec, &session, &feedback, cancel);
-            feedback.finish();
-            let summary = session.summary();
-            warn(session.take_warnings());
-            (outcome, Some(summary))
-        }
-        CacheChoice::Off | CacheChoice::Unavailable(_) => {
-            if let CacheChoice::Unavailable(why) = &config.cache {
-                warn(vec![why.clone()]);
-            }
-            let outcome = piest::runner::run(&config.spec, &feedback, cancel);
-            feedback.finish();
-            (outcome, None)
+    let session = match &config.cache {
+        CacheChoice::On { dir, refresh } => Some(CacheSession::open(Cache::new(dir), !refresh)),
+        CacheChoice::Off => None,
+        CacheChoice::Unavailable(why) => {
+            warn(vec![why.clone()]);
+            None
         }
     };
-    let report = Report::new(&config.spec, &outcome?).with_cache(summary);
+    // A cache that cannot be opened is worth knowing about before a long run.
+    if let Some(session) = &session {
+        warn(session.take_warnings());
+    }
+    let spec = &config.spec;
+    let tally = piest::runner::run_all(spec, session.as_ref(), &feedback, cancel);
+    feedback.finish();
+    // Completed chunks are stored (and the session's warnings shown) even when the run stopped.
+    let summary = session.map(|session| {
+        let summary = session.summary();
+        warn(session.take_warnings());
+        summary
+    });
+    let report = Report::new(&tally?, spec.workers.get(), spec.kernel.name()).with_cache(summary);
 
     let text = match config.format {
         Format::Human => output::estimate::human(&report),

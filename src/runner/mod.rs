@@ -1,0 +1,350 @@
+//! The runner: counts any set of chunks of a [`Plan`] on a dedicated rayon pool of exactly
+//! `workers` threads and returns an exact, mergeable [`Tally`].
+//!
+//! There is one parallel loop ([`run`]). It walks the requested chunks block by block (cache
+//! blocks, [`crate::plan::cache_block_chunks`]); blocks run in parallel, and so do the chunks
+//! inside a block, so the parallel work stays one chunk however large a block is. The result
+//! cache is an optional part of that loop ([`block`]): with a [`CacheSession`], a block's entry
+//! answers the chunks it holds and the computed chunks are stored as they complete. One helper
+//! ([`compute_chunk`]) counts a chunk and reports it. Progress and per-chunk events go to an
+//! [`Observer`] supplied by the caller; a shared flag cancels the run between slices of about a
+//! millisecond of work.
+
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::Error;
+use crate::cache::CacheSession;
+use crate::plan::{Chunk, Plan};
+use crate::sampler::{Kernel, LANES, LaneStates};
+use crate::tally::{ChunkSources, Tally, TallyKey};
+
+mod block;
+
+/// Trials counted between two looks at the cancellation flag and two progress reports: a
+/// multiple of the lane count (so a chunk can be counted in pieces) worth about a millisecond.
+pub const SLICE_TRIALS: u64 = LANES as u64 * (1 << 16);
+
+/// What to estimate and how.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// The chunk plan (trials and chunk size).
+    pub plan: Plan,
+    /// The seed all chunk streams derive from.
+    pub seed: u64,
+    /// Worker threads in the pool.
+    pub workers: NonZeroUsize,
+    /// The kernel that counts trials (all give identical counts).
+    pub kernel: Kernel,
+}
+
+impl RunSpec {
+    /// The key of every tally of this run.
+    pub fn key(&self) -> TallyKey {
+        TallyKey::new(self.seed, self.plan.chunk_size())
+    }
+}
+
+/// Where a chunk's count came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkSource {
+    /// Sampled in this run.
+    Computed,
+    /// Read from the result cache.
+    Cached,
+}
+
+/// A finished chunk, as reported to [`Observer::chunk_done`].
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkEvent {
+    /// The chunk.
+    pub chunk: Chunk,
+    /// Its inside count.
+    pub inside: u64,
+    /// Index of the pool thread that ran it.
+    pub thread: usize,
+    /// Time it took.
+    pub elapsed: Duration,
+    /// Whether it was computed or read from the cache.
+    pub source: ChunkSource,
+}
+
+/// Receives progress from worker threads. All methods have empty defaults.
+pub trait Observer: Sync {
+    /// `trials` more trials are done (called often: keep it cheap).
+    fn trials_done(&self, _trials: u64) {}
+    /// A chunk is finished.
+    fn chunk_done(&self, _event: &ChunkEvent) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Counts the chunks `chunks` of `spec`'s plan (any range within it: the whole plan, a shard,
+/// a prefix), reading and storing chunk counts in `cache` when one is given. The count never
+/// depends on the workers, the cache or the kernel. Cache problems never fail the run: they
+/// become warnings in the session. Returns [`Error::Cancelled`] soon after `cancel` is set, once
+/// the chunks completed so far are stored.
+pub fn run(
+    spec: &RunSpec,
+    chunks: Range<u64>,
+    cache: Option<&CacheSession>,
+    observer: &dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<Tally, Error> {
+    if chunks.start > chunks.end || chunks.end > spec.plan.chunks() {
+        return Err(Error::InvalidConfig(format!(
+            "chunks {}..{} are not in a plan of {} chunks",
+            chunks.start,
+            chunks.end,
+            spec.plan.chunks()
+        )));
+    }
+    let start = Instant::now();
+    let pool = pool(spec.workers)?;
+    let per_block = spec.plan.block_chunks();
+    let blocks = if chunks.is_empty() {
+        0..0
+    } else {
+        chunks.start / per_block..(chunks.end - 1) / per_block + 1
+    };
+    let counted = pool.install(|| {
+        blocks
+            .into_par_iter()
+            .map(|b| {
+                let first = (b * per_block).max(chunks.start);
+                let end = b
+                    .saturating_add(1)
+                    .saturating_mul(per_block)
+                    .min(chunks.end);
+                block::run(spec, b, first..end, cache, observer, cancel)
+            })
+            .try_reduce(block::Counted::default, |a, b| Ok(a.add(b)))
+    })?;
+    let mut tally = Tally::of_range(spec.key(), &spec.plan, chunks, counted.inside)
+        .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+    tally.sources = counted.sources;
+    tally.elapsed = start.elapsed();
+    Ok(tally)
+}
+
+/// Counts the whole plan of `spec`: [`run`] over every chunk.
+pub fn run_all(
+    spec: &RunSpec,
+    cache: Option<&CacheSession>,
+    observer: &dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<Tally, Error> {
+    run(spec, spec.plan.all(), cache, observer, cancel)
+}
+
+/// A dedicated rayon pool of exactly `workers` threads (never the global pool).
+pub fn pool(workers: NonZeroUsize) -> Result<rayon::ThreadPool, Error> {
+    let workers = workers.get();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|i| format!("piest-worker-{i}"))
+        .build()
+        .map_err(|source| Error::ThreadPool { workers, source })
+}
+
+/// Samples chunk `index` of `spec`'s plan and reports it to `observer`: the one place a chunk is
+/// computed. Counts in slices of [`SLICE_TRIALS`], checking `cancel` before each.
+fn compute_chunk(
+    spec: &RunSpec,
+    index: u64,
+    observer: &dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<u64, Error> {
+    let began = Instant::now();
+    let chunk = spec.plan.chunk(index);
+    let mut states = LaneStates::for_chunk(spec.seed, chunk.index);
+    let mut inside = 0;
+    let mut left = chunk.trials;
+    while left > 0 {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        let n = left.min(SLICE_TRIALS);
+        inside += spec.kernel.count(&mut states, n);
+        observer.trials_done(n);
+        left -= n;
+    }
+    report(observer, chunk, inside, began, ChunkSource::Computed);
+    Ok(inside)
+}
+
+/// Sends the event of a finished chunk.
+fn report(observer: &dyn Observer, chunk: Chunk, inside: u64, began: Instant, source: ChunkSource) {
+    observer.chunk_done(&ChunkEvent {
+        chunk,
+        inside,
+        thread: rayon::current_thread_index().unwrap_or(0),
+        elapsed: began.elapsed(),
+        source,
+    });
+}
+
+impl ChunkSources {
+    fn computed(trials: u64) -> Self {
+        ChunkSources {
+            cached_chunks: 0,
+            computed_chunks: 1,
+            computed_trials: trials,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::sampler::count_chunk;
+
+    /// A spec with the best kernel, for the runner's tests.
+    pub(crate) fn spec(trials: u64, chunk_size: u64, seed: u64, workers: usize) -> RunSpec {
+        RunSpec {
+            plan: Plan::new(trials, chunk_size).unwrap(),
+            seed,
+            workers: NonZeroUsize::new(workers).unwrap(),
+            kernel: Kernel::best(),
+        }
+    }
+
+    /// Runs the whole plan without a cache.
+    pub(crate) fn whole(spec: &RunSpec) -> Tally {
+        run_all(spec, None, &Silent, &AtomicBool::new(false)).unwrap()
+    }
+
+    #[test]
+    fn count_is_the_sum_of_whole_chunk_counts_for_any_worker_count() {
+        let plan = Plan::new(1_000_003, 100_000).unwrap();
+        let expected: u64 = plan
+            .iter()
+            .map(|c| count_chunk(Kernel::Scalar, 9, c.index, c.trials))
+            .sum();
+        for workers in [1, 2, 3, 5] {
+            let got = whole(&spec(1_000_003, 100_000, 9, workers));
+            assert_eq!(got.inside(), expected, "workers = {workers}");
+            assert!(got.covers(&plan));
+            assert_eq!(got.sources.computed_trials, 1_000_003);
+        }
+    }
+
+    #[test]
+    fn chunks_longer_than_a_slice_are_counted_in_slices_identically() {
+        let trials = 2 * SLICE_TRIALS + 5;
+        let full = count_chunk(Kernel::Scalar, 3, 0, trials);
+        assert_eq!(whole(&spec(trials, trials, 3, 1)).inside(), full);
+    }
+
+    #[test]
+    fn a_set_cancel_flag_stops_the_run() {
+        let result = run_all(
+            &spec(1 << 30, 1 << 20, 0, 2),
+            None,
+            &Silent,
+            &AtomicBool::new(true),
+        );
+        assert!(matches!(result, Err(Error::Cancelled)));
+    }
+
+    #[test]
+    fn chunks_outside_the_plan_are_refused() {
+        let s = spec(1000, 100, 0, 1);
+        let cancel = AtomicBool::new(false);
+        assert!(run(&s, 5..11, None, &Silent, &cancel).is_err());
+        let empty = run(&s, 4..4, None, &Silent, &cancel).unwrap();
+        assert_eq!((empty.trials(), empty.inside(), empty.chunks()), (0, 0, 0));
+    }
+
+    #[test]
+    fn observer_sees_every_trial_and_chunk() {
+        use std::sync::Mutex;
+        use std::sync::atomic::AtomicU64;
+        #[derive(Default)]
+        struct Record {
+            trials: AtomicU64,
+            chunks: Mutex<Vec<u64>>,
+        }
+        impl Observer for Record {
+            fn trials_done(&self, n: u64) {
+                self.trials.fetch_add(n, Ordering::Relaxed);
+            }
+            fn chunk_done(&self, e: &ChunkEvent) {
+                self.chunks.lock().unwrap().push(e.chunk.index);
+            }
+        }
+        let record = Record::default();
+        let s = spec(50_000, 7_000, 1, 2);
+        run_all(&s, None, &record, &AtomicBool::new(false)).unwrap();
+        assert_eq!(record.trials.load(Ordering::Relaxed), 50_000);
+        let mut seen = record.chunks.into_inner().unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..8).collect::<Vec<_>>());
+    }
+
+    mod partitions {
+        use super::*;
+        use crate::cache::Cache;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(24))]
+            /// Any partition of a plan's chunks, run in any order (with or without a cache,
+            /// which the parts share) and merged in any order, gives the whole run's count.
+            #[test]
+            fn any_partition_run_and_merged_in_any_order_is_the_whole_run(
+                trials in 1u64..400_000,
+                chunk in prop_oneof![1u64..40, 40u64..60_000],
+                seed in any::<u64>(),
+                cuts in proptest::collection::vec(any::<u64>(), 0..6),
+                order in any::<u64>(),
+                cached in any::<bool>(),
+            ) {
+                let s = spec(trials, chunk, seed, 2);
+                let n = s.plan.chunks();
+                // Few chunks at chunk size 1 would make this slow: cap the plan's chunks.
+                prop_assume!(n <= 20_000);
+                let expected: u64 = s
+                    .plan
+                    .iter()
+                    .map(|c| count_chunk(Kernel::Scalar, seed, c.index, c.trials))
+                    .sum();
+                let mut bounds: Vec<u64> = cuts.iter().map(|c| c % (n + 1)).collect();
+                bounds.extend([0, n]);
+                bounds.sort_unstable();
+                bounds.dedup();
+                let mut parts: Vec<Range<u64>> = bounds.windows(2).map(|w| w[0]..w[1]).collect();
+                let len = parts.len();
+                for i in 0..len {
+                    parts.swap(i, (order.rotate_left(i as u32) as usize) % len);
+                }
+                let dir = tempfile::tempdir().unwrap();
+                let session = CacheSession::open(Cache::new(dir.path()), true);
+                let cache = cached.then_some(&session);
+                let cancel = AtomicBool::new(false);
+                let tallies: Vec<Tally> = parts
+                    .iter()
+                    .map(|r| run(&s, r.clone(), cache, &Silent, &cancel).unwrap())
+                    .collect();
+                let mut merged = Tally::empty(s.key());
+                for t in tallies.iter().rev() {
+                    merged.merge(t).unwrap();
+                }
+                prop_assert!(merged.covers(&s.plan));
+                prop_assert_eq!(merged.inside(), expected);
+                if cached {
+                    // The parts' entries now serve the whole run.
+                    let again = run_all(&s, Some(&session), &Silent, &cancel).unwrap();
+                    prop_assert_eq!(again.inside(), expected);
+                    prop_assert_eq!(again.sources.cached_chunks, n);
+                }
+            }
+        }
+    }
+}
