@@ -28,9 +28,15 @@ Examples:
   piest -n 1e10; piest -n 1e10        the second run reads every chunk from the result cache
   piest cache prune --max-size 50MB   keep the result cache small
   piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
+  piest completions bash > ~/.local/share/bash-completion/completions/piest
+                                      install tab completion for bash (also zsh, fish, …)
+  piest man > ~/.local/share/man/man1/piest.1
+                                      install the manual page (`man piest`)
 
 The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
 Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
+
+Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot) may start with ~/ for $HOME.
 
 Environment:
   PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
@@ -134,7 +140,33 @@ pub enum Command {
 
     /// Inspect or shrink the result cache of chunk counts [example: piest cache info]
     Cache(CacheArgs),
+
+    /// Print a tab-completion script for a shell on stdout [example: piest completions bash >
+    /// ~/.local/share/bash-completion/completions/piest]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) on stdout [example: piest man >
+    /// ~/.local/share/man/man1/piest.1]
+    Man,
 }
+
+/// Options of `piest completions`.
+#[derive(Debug, Args)]
+#[command(after_help = COMPLETIONS_EXAMPLES)]
+pub struct CompletionsArgs {
+    /// The shell to complete for: bash, zsh, fish, elvish or powershell [example: bash]
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Where each shell looks for completions, shown at the end of `piest completions --help`.
+pub const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  piest completions bash > ~/.local/share/bash-completion/completions/piest
+  piest completions zsh > ~/.zfunc/_piest        (with fpath+=(~/.zfunc) before compinit)
+  piest completions fish > ~/.config/fish/completions/piest.fish
+  piest completions elvish >> ~/.config/elvish/rc.elv
+  piest completions powershell >> $PROFILE";
 
 /// Options of `piest scale`.
 #[derive(Debug, Args)]
@@ -184,9 +216,9 @@ pub struct CacheArgs {
     #[command(subcommand)]
     pub action: CacheAction,
 
-    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory)
-    /// [example: --cache-dir /tmp/piest]
-    #[arg(long, value_name = "DIR", global = true)]
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory);
+    /// given here or after the action, not both [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
     /// Print one JSON object instead of text [example: --json]
@@ -199,17 +231,42 @@ pub struct CacheArgs {
 pub enum CacheAction {
     /// Show the cache directory, its entries, bytes, chunks and trials covered
     /// [example: piest cache info]
-    Info,
+    Info(CacheDirArg),
     /// Remove every cache entry, without asking [example: piest cache clear]
-    Clear,
+    Clear(CacheDirArg),
     /// Remove entries unused for longer than --older-than, then the least recently used until
     /// the cache takes at most --max-size [example: piest cache prune --max-size 50MB]
     Prune(PruneArgs),
 }
 
+impl CacheAction {
+    /// The `--cache-dir` given after the action, if any.
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            CacheAction::Info(dir) | CacheAction::Clear(dir) => dir.cache_dir.as_deref(),
+            CacheAction::Prune(prune) => prune.dir.cache_dir.as_deref(),
+        }
+    }
+}
+
+/// `--cache-dir` after a cache action (`piest cache info --cache-dir DIR`). It is a second
+/// argument rather than a global one so that giving it on both sides of the action, with two
+/// values, can be refused instead of one silently winning.
+#[derive(Debug, Default, Args)]
+pub struct CacheDirArg {
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory)
+    /// [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
 /// Options of `piest cache prune` (at least one is required).
 #[derive(Debug, Args)]
 pub struct PruneArgs {
+    /// The cache directory.
+    #[command(flatten)]
+    pub dir: CacheDirArg,
+
     /// Largest total size to keep: 50MB, 1.5GB (powers of 1000), 500KiB, 1GiB (powers of 1024)
     /// or plain bytes [example: --max-size 50MB]
     #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_hyphen_values = true)]

@@ -13,7 +13,32 @@ use piest::scale::SweepSpec;
 use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
-use crate::cli::{CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList};
+use crate::cli::{
+    CacheArgs, CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList,
+};
+
+/// Every environment variable piest reads, and what it means: the one table behind the
+/// ENVIRONMENT section of the manual page (`piest man`).
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "PIEST_CACHE_DIR",
+        "The result cache directory when --cache-dir is not given (a leading ~/ means $HOME).",
+    ),
+    (
+        "PIEST_KERNEL",
+        "The sampling kernel: auto (the default: the fastest this CPU supports), scalar, \
+         portable or avx2. Every kernel gives identical counts; --json reports which one ran.",
+    ),
+    (
+        "XDG_CACHE_HOME",
+        "On Linux, the default cache directory is $XDG_CACHE_HOME/piest when it is set.",
+    ),
+    (
+        "HOME",
+        "The home directory: a path given as ~/x means $HOME/x, and the default cache \
+         directory lies under it (~/.cache/piest on Linux, ~/Library/Caches/piest on macOS).",
+    ),
+];
 
 /// The environment as piest uses it, read once at start-up.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +50,9 @@ pub struct Env {
     /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest` on
     /// Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
     pub platform_cache: Option<PathBuf>,
+    /// The home directory (`$HOME`, else the OS's record of the user): what a leading `~`
+    /// in a path the user gives stands for.
+    pub home: Option<PathBuf>,
 }
 
 impl Env {
@@ -34,20 +62,43 @@ impl Env {
             kernel: std::env::var("PIEST_KERNEL").ok(),
             cache_dir: std::env::var_os("PIEST_CACHE_DIR"),
             platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
+            home: dirs::home_dir(),
         }
     }
 
     /// The cache directory: `flag` (`--cache-dir`) if given, else `PIEST_CACHE_DIR` if set and
-    /// not empty, else the platform's cache location.
-    pub fn cache_location(&self, flag: Option<&Path>) -> Option<PathBuf> {
-        flag.map(Path::to_path_buf)
-            .or_else(|| {
-                self.cache_dir
-                    .as_ref()
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .or_else(|| self.platform_cache.clone())
+    /// not empty, else the platform's cache location. A leading `~` in the first two is the
+    /// home directory ([`Env::expand_home`]).
+    pub fn cache_location(&self, flag: Option<&Path>) -> Result<Option<PathBuf>, UsageError> {
+        if let Some(flag) = flag {
+            return self.expand_home(flag, "--cache-dir").map(Some);
+        }
+        if let Some(var) = self.cache_dir.as_ref().filter(|v| !v.is_empty()) {
+            return self
+                .expand_home(Path::new(var), "PIEST_CACHE_DIR")
+                .map(Some);
+        }
+        Ok(self.platform_cache.clone())
+    }
+
+    /// `path` with a leading `~` or `~/` replaced by the home directory, as a shell would have
+    /// done had the path not been quoted or written as `--flag=~/x`: piest never creates a
+    /// directory literally named `~`. `~user` is left alone (it would need the user database).
+    /// `source` names the flag or variable for the error when no home directory is known.
+    pub fn expand_home(&self, path: &Path, source: &str) -> Result<PathBuf, UsageError> {
+        let mut parts = path.components();
+        let rest = match parts.next() {
+            Some(std::path::Component::Normal(first)) if first == "~" => parts.as_path(),
+            _ => return Ok(path.to_path_buf()),
+        };
+        match &self.home {
+            Some(home) if !home.as_os_str().is_empty() => Ok(home.join(rest)),
+            _ => Err(UsageError(format!(
+                "cannot expand '~' in {source} '{}': no home directory is known (set HOME or \
+                 give an absolute path)",
+                path.display()
+            ))),
+        }
     }
 }
 
@@ -107,7 +158,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         verbose: args.verbose,
         quiet: args.quiet,
         random_seed,
-        cache: cache_choice(&args.cache, env),
+        cache: cache_choice(&args.cache, env)?,
     })
 }
 
@@ -129,11 +180,11 @@ pub enum CacheChoice {
 }
 
 /// Decides the cache use of an estimate from its flags and the environment.
-pub fn cache_choice(flags: &CacheFlags, env: &Env) -> CacheChoice {
+pub fn cache_choice(flags: &CacheFlags, env: &Env) -> Result<CacheChoice, UsageError> {
     if flags.no_cache {
-        return CacheChoice::Off;
+        return Ok(CacheChoice::Off);
     }
-    match env.cache_location(flags.cache_dir.as_deref()) {
+    Ok(match env.cache_location(flags.cache_dir.as_deref())? {
         Some(dir) => CacheChoice::On {
             dir,
             refresh: flags.refresh,
@@ -143,12 +194,23 @@ pub fn cache_choice(flags: &CacheFlags, env: &Env) -> CacheChoice {
              --cache-dir; running without the cache"
                 .into(),
         ),
-    }
+    })
 }
 
-/// The directory `piest cache ...` works on: `--cache-dir`, `PIEST_CACHE_DIR` or the default.
-pub fn cache_dir(flag: Option<&Path>, env: &Env) -> Result<PathBuf, UsageError> {
-    env.cache_location(flag).ok_or_else(|| {
+/// The directory `piest cache ...` works on: `--cache-dir` (before or after the action, not
+/// both with different values), else `PIEST_CACHE_DIR`, else the default.
+pub fn cache_dir(args: &CacheArgs, env: &Env) -> Result<PathBuf, UsageError> {
+    let flag = match (args.cache_dir.as_deref(), args.action.cache_dir()) {
+        (Some(before), Some(after)) if before != after => {
+            return Err(UsageError(format!(
+                "--cache-dir given twice ('{}' before the action, '{}' after it): give one",
+                before.display(),
+                after.display()
+            )));
+        }
+        (before, after) => before.or(after),
+    };
+    env.cache_location(flag)?.ok_or_else(|| {
         UsageError("no cache directory (no home directory is known): use --cache-dir DIR".into())
     })
 }
@@ -197,9 +259,14 @@ pub struct ScaleConfig {
 pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageError> {
     let plan = plan(&args.run)?;
     let cores = default_workers();
-    if let Some(path) = &args.plot {
-        check_plot_directory(path)?;
-    }
+    let plot = match &args.plot {
+        Some(path) => {
+            let path = env.expand_home(path, "--plot")?;
+            check_plot_directory(&path)?;
+            Some(path)
+        }
+        None => None,
+    };
     let (seed, random_seed) = resolve_seed(args.run.seed);
     let format = if args.json {
         ScaleFormat::Json
@@ -220,7 +287,7 @@ pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageErr
             warmup: args.warmup,
         },
         format,
-        plot: args.plot.clone(),
+        plot,
         cores,
         random_seed,
     })
@@ -328,18 +395,18 @@ mod tests {
             ..Env::default()
         };
         assert_eq!(
-            cache_choice(&flags(true, false, Some("/d")), &env),
+            cache_choice(&flags(true, false, Some("/d")), &env).unwrap(),
             CacheChoice::Off
         );
         assert_eq!(
-            cache_choice(&flags(false, true, Some("/d")), &env),
+            cache_choice(&flags(false, true, Some("/d")), &env).unwrap(),
             CacheChoice::On {
                 dir: "/d".into(),
                 refresh: true
             }
         );
         assert_eq!(
-            cache_choice(&flags(false, false, None), &env),
+            cache_choice(&flags(false, false, None), &env).unwrap(),
             CacheChoice::On {
                 dir: "/env".into(),
                 refresh: false
@@ -347,7 +414,7 @@ mod tests {
         );
         let homeless = Env::default();
         assert!(matches!(
-            cache_choice(&flags(false, false, None), &homeless),
+            cache_choice(&flags(false, false, None), &homeless).unwrap(),
             CacheChoice::Unavailable(_)
         ));
     }
@@ -360,20 +427,75 @@ mod tests {
             ..Env::default()
         };
         let flag = Some(Path::new("/flag"));
-        assert_eq!(env.cache_location(flag), Some("/flag".into()));
-        assert_eq!(env.cache_location(None), Some("/env".into()));
+        let location = |env: &Env, flag| env.cache_location(flag).unwrap();
+        assert_eq!(location(&env, flag), Some("/flag".into()));
+        assert_eq!(location(&env, None), Some("/env".into()));
         env.cache_dir = Some("".into());
-        assert_eq!(env.cache_location(None), Some("/platform".into()));
+        assert_eq!(location(&env, None), Some("/platform".into()));
         env.cache_dir = None;
-        assert_eq!(env.cache_location(None), Some("/platform".into()));
+        assert_eq!(location(&env, None), Some("/platform".into()));
         env.platform_cache = None;
-        assert_eq!(env.cache_location(None), None);
-        assert!(cache_dir(None, &env).is_err());
+        assert_eq!(location(&env, None), None);
+    }
+
+    #[test]
+    fn a_leading_tilde_is_the_home_directory() {
+        let env = Env {
+            cache_dir: Some("~/from-env".into()),
+            home: Some("/home/ada".into()),
+            ..Env::default()
+        };
+        let expand = |p: &str| env.expand_home(Path::new(p), "--cache-dir").unwrap();
+        assert_eq!(expand("~"), PathBuf::from("/home/ada"));
+        assert_eq!(expand("~/x"), PathBuf::from("/home/ada/x"));
+        assert_eq!(expand("~/x/y"), PathBuf::from("/home/ada/x/y"));
+        // Only a whole leading `~` component is the home directory.
+        assert_eq!(expand("~x/y"), PathBuf::from("~x/y"));
+        assert_eq!(expand("./~/x"), PathBuf::from("./~/x"));
+        assert_eq!(expand("/a/~"), PathBuf::from("/a/~"));
+        assert_eq!(
+            env.cache_location(Some(Path::new("~/flag"))).unwrap(),
+            Some("/home/ada/flag".into())
+        );
+        assert_eq!(
+            env.cache_location(None).unwrap(),
+            Some("/home/ada/from-env".into())
+        );
+        let homeless = Env::default();
+        let err = homeless
+            .expand_home(Path::new("~/x"), "PIEST_CACHE_DIR")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PIEST_CACHE_DIR '~/x'"), "{err}");
+    }
+
+    #[test]
+    fn every_variable_read_is_documented() {
+        let source = include_str!("config.rs");
+        let read_fn = source
+            .split("pub fn read() -> Self {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n    }\n").next())
+            .expect("Env::read");
+        for call in ["var(\"", "var_os(\""] {
+            for quoted in read_fn.split(call).skip(1) {
+                let name = quoted.split('"').next().unwrap_or_default();
+                assert!(
+                    VARIABLES.iter().any(|(v, _)| *v == name),
+                    "{name} is read but not in VARIABLES"
+                );
+            }
+        }
+        // The variables `dirs` reads for the default cache location and the home directory.
+        for name in ["PIEST_CACHE_DIR", "PIEST_KERNEL", "XDG_CACHE_HOME", "HOME"] {
+            assert!(VARIABLES.iter().any(|(v, _)| *v == name), "{name}");
+        }
     }
 
     #[test]
     fn prune_needs_a_limit() {
         let args = |max_size, older_than| PruneArgs {
+            dir: Default::default(),
             max_size,
             older_than,
         };

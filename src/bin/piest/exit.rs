@@ -21,6 +21,36 @@ use std::process::ExitCode;
 
 use crate::signal::Signal;
 
+/// The table above as data, `(status, meaning)`: the EXIT STATUS section of the manual page
+/// (`piest man`). A test keeps it equal to the module docs.
+pub const TABLE: &[(&str, &str)] = &[
+    ("0", "success"),
+    (
+        "1",
+        "runtime error (I/O, a bug such as runs that disagree); the message says which",
+    ),
+    (
+        "2",
+        "usage error: a bad flag, value or environment variable (one line on stderr, nothing on stdout)",
+    ),
+    (
+        "3",
+        "reserved: `piest merge` refused its parts (different runs, overlaps, missing shards)",
+    ),
+    (
+        "4",
+        "reserved: `piest cache verify` found cached counts that differ from a recomputation",
+    ),
+    (
+        "5",
+        "reserved: a precision target was not reached before the `--trials` cap",
+    ),
+    (
+        "killed by SIGINT, SIGTERM or SIGHUP",
+        "the signal stopped the command; completed chunks were stored first. Shells show 128 + the signal number: 130, 143, 129",
+    ),
+];
+
 /// Every way piest ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -100,6 +130,18 @@ mod tests {
                 );
             }
         }
+        // The manual page's table is the same table.
+        for (code, meaning) in TABLE {
+            assert!(
+                docs.contains(&format!("//! | {code} | {meaning} |")),
+                "row {code} of TABLE differs from the module docs"
+            );
+        }
+        assert_eq!(
+            TABLE.len(),
+            all.len() - 2,
+            "one row per status, signals in one row"
+        );
         // The README carries the same table.
         let readme = include_str!("../../../README.md");
         for code in 0..=5 {

@@ -8,14 +8,15 @@ mod exit;
 mod output;
 mod signal;
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
 use crate::config::{Env, UsageError};
 use crate::exit::ExitStatus;
-use crate::output::stderr_line;
+use crate::output::{error_message, stderr_line};
 use crate::signal::{Interrupt, Signal};
 
 fn main() -> ExitCode {
@@ -23,13 +24,20 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return clap_failure(&err).exit(),
     };
-    let interrupt = Interrupt::install();
+    // `stream` holds nothing to store: it keeps the default signal actions, so that the kernel
+    // ends it at once even while it is blocked writing to a pipe nobody reads.
+    let interrupt = match cli.command {
+        Some(Command::Stream(_)) => Interrupt::default_actions(),
+        _ => Interrupt::install(),
+    };
     let env = Env::read();
     let cancel = interrupt.flag();
     let result = match cli.command {
         Some(Command::Scale(args)) => cmd::scale::run(&args, &env, cancel),
         Some(Command::Stream(args)) => cmd::stream::run(&args, cancel),
         Some(Command::Cache(args)) => cmd::cache::run(&args, &env),
+        Some(Command::Completions(args)) => cmd::completions::run(&args),
+        Some(Command::Man) => cmd::man::run(),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     let status = match (interrupt.received(), result) {
@@ -37,7 +45,7 @@ fn main() -> ExitCode {
         (None, Ok(())) => ExitStatus::Success,
         (None, Err(err)) if is_cancelled(&err) => ExitStatus::Interrupted(Signal::Interrupt),
         (None, Err(err)) => {
-            stderr_line(&format!("piest: error: {err:#}"));
+            stderr_line(&format!("piest: error: {}", error_message(&err)));
             match err.downcast_ref::<UsageError>() {
                 Some(_) => ExitStatus::Usage,
                 None => ExitStatus::Error,
@@ -58,17 +66,35 @@ fn is_cancelled(err: &anyhow::Error) -> bool {
     matches!(err.downcast_ref(), Some(piest::Error::Cancelled))
 }
 
-/// Help and version go to stdout with status 0; a usage error becomes one line and status 2.
+/// Help and version go to stdout with status 0 (1 if stdout cannot take them, as for any other
+/// output); a usage error becomes one line and status 2.
 fn clap_failure(err: &clap::Error) -> ExitStatus {
-    use clap::error::ErrorKind;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = err.print();
-            ExitStatus::Success
+            match err.print().and_then(|()| io::stdout().flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    stderr_line(&format!("piest: error: cannot write to stdout: {e}"));
+                    ExitStatus::Error
+                }
+                _ => ExitStatus::Success,
+            }
         }
         // `piest cache` alone: clap would print the whole help; one line says what is missing.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             stderr_line("piest: error: a subcommand is required (see --help for the list)");
+            ExitStatus::Usage
+        }
+        // `piest -w 4 100000000`: clap takes a stray word for a subcommand; say what it is.
+        _ if matches!(
+            err.get(ContextKind::InvalidSubcommand),
+            Some(ContextValue::String(word)) if Cli::command().find_subcommand(word).is_none()
+        ) =>
+        {
+            let Some(ContextValue::String(word)) = err.get(ContextKind::InvalidSubcommand) else {
+                return ExitStatus::Usage;
+            };
+            stderr_line(&format!("piest: error: {}", stray_word(word)));
             ExitStatus::Usage
         }
         _ => {
@@ -80,5 +106,25 @@ fn clap_failure(err: &clap::Error) -> ExitStatus {
             stderr_line(&format!("piest: {}", line.trim()));
             ExitStatus::Usage
         }
+    }
+}
+
+/// The message for a word on the command line that is neither a flag, a flag's value nor a
+/// subcommand: a number is most likely a trial count.
+fn stray_word(word: &str) -> String {
+    if cli::parse::parse_count(word).is_ok() {
+        format!(
+            "unexpected argument '{word}' found; to set the number of trials, use '--trials {word}'"
+        )
+    } else {
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .filter(|sub| !sub.is_hide_set())
+            .map(|sub| sub.get_name().to_owned())
+            .collect();
+        format!(
+            "unexpected argument '{word}' found (subcommands: {}; see --help)",
+            names.join(", ")
+        )
     }
 }

@@ -88,6 +88,16 @@ impl Interrupt {
         }
     }
 
+    /// Catches nothing: SIGINT, SIGTERM and SIGHUP keep their default actions and end the
+    /// process at once, wherever it is (for a command with nothing to clean up, such as one
+    /// that may block writing to a pipe, where a flag would never be looked at).
+    pub fn default_actions() -> Self {
+        Interrupt {
+            cancel: Arc::new(AtomicBool::new(false)),
+            which: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
     /// The flag the library's long operations watch.
     pub fn flag(&self) -> &AtomicBool {
         &self.cancel

@@ -174,19 +174,36 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
         .map_err(|_| "not an age: expected a duration such as 30d, 12h or 90min".to_owned())
 }
 
-/// `--chunks`: `A..B`, `A..=B`, `A..` or `A`, with `A < end`.
+/// The largest chunk index `--chunks` accepts: ranges end before `u64::MAX`, so the last index
+/// is one less.
+pub const LAST_CHUNK: u64 = u64::MAX - 1;
+
+/// `--chunks`: `A..B`, `A..=B`, `A..` or `A`, with `A < end`. Indices run from 0 to
+/// [`LAST_CHUNK`]; `A..` runs to the last.
 pub fn parse_chunk_range(text: &str) -> Result<Range<u64>, String> {
     const HINT: &str = "expected A..B, A..=B, A.. or A (chunk indices)";
     let index = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .map_err(|_| format!("not a chunk range: {HINT}"))
+        let s = s.trim();
+        match s.parse::<u64>() {
+            Ok(i) => Ok(i),
+            Err(_) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => Err(format!(
+                "chunk index {s} is too large: the last chunk index is {LAST_CHUNK}"
+            )),
+            Err(_) => Err(format!("not a chunk range: {HINT}")),
+        }
+    };
+    // An inclusive end, or a single index: the index itself must exist.
+    let last = |i: u64| {
+        if i > LAST_CHUNK {
+            Err(format!(
+                "chunk index {i} is too large: the last chunk index is {LAST_CHUNK}"
+            ))
+        } else {
+            Ok(i + 1)
+        }
     };
     let range = if let Some((a, b)) = text.split_once("..=") {
-        let end = index(b)?
-            .checked_add(1)
-            .ok_or_else(|| format!("not a chunk range: {HINT}"))?;
-        index(a)?..end
+        index(a)?..last(index(b)?)?
     } else if let Some((a, b)) = text.split_once("..") {
         let end = if b.trim().is_empty() {
             u64::MAX
@@ -196,10 +213,18 @@ pub fn parse_chunk_range(text: &str) -> Result<Range<u64>, String> {
         index(a)?..end
     } else {
         let a = index(text)?;
-        a..a.saturating_add(1)
+        a..last(a)?
     };
+    if range.start > LAST_CHUNK {
+        return Err(format!(
+            "chunk index {} is too large: the last chunk index is {LAST_CHUNK}",
+            range.start
+        ));
+    }
     if range.is_empty() {
-        return Err(format!("empty chunk range: {HINT}"));
+        return Err(format!(
+            "empty chunk range: the start must come before the end ({HINT})"
+        ));
     }
     Ok(range)
 }
@@ -262,26 +287,26 @@ pub fn parse_worker_list(text: &str) -> Result<WorkerList, String> {
 
 /// `--runs`: a whole number from 1 to [`MAX_RUNS`].
 pub fn parse_runs(text: &str) -> Result<usize, String> {
-    match parse_small(text)? {
-        0 => Err("must be at least 1".into()),
-        n => Ok(n),
-    }
+    parse_small(text, 1)
 }
 
 /// `--warmup`: a whole number from 0 to [`MAX_RUNS`].
 pub fn parse_warmup(text: &str) -> Result<usize, String> {
-    parse_small(text)
+    parse_small(text, 0)
 }
 
-fn parse_small(text: &str) -> Result<usize, String> {
-    let n: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("must be a whole number from 0 to {MAX_RUNS}"))?;
-    if n > MAX_RUNS {
-        return Err(format!("at most {MAX_RUNS}"));
+/// A whole number from `least` to [`MAX_RUNS`]; every refusal states that range.
+fn parse_small(text: &str, least: usize) -> Result<usize, String> {
+    let range = format!("expected a whole number from {least} to {MAX_RUNS}");
+    let t = text.trim();
+    let digits = !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    match t.parse::<usize>() {
+        Ok(n) if n < least => Err(format!("too few: {range}")),
+        Ok(n) if n > MAX_RUNS => Err(format!("too many: {range}")),
+        Ok(n) => Ok(n),
+        Err(_) if digits => Err(format!("too many: {range}")),
+        Err(_) => Err(format!("not a number: {range}")),
     }
-    Ok(n)
 }
 
 /// `--plot`: a path ending in `.svg`, the only format drawn.
@@ -426,6 +451,29 @@ mod tests {
         assert!(parse_chunk_range("4..2").is_err());
         assert!(parse_chunk_range("3..3").is_err());
         assert!(parse_chunk_range("a..b").is_err());
+        // At the top of the u64 range the reason is the index, not the form of the range.
+        let max = u64::MAX.to_string();
+        assert_eq!(
+            parse_chunk_range(&format!("{LAST_CHUNK}")),
+            Ok(LAST_CHUNK..u64::MAX)
+        );
+        assert_eq!(
+            parse_chunk_range(&format!("0..={LAST_CHUNK}")),
+            Ok(0..u64::MAX)
+        );
+        for bad in [
+            max.clone(),
+            format!("0..={max}"),
+            format!("{max}.."),
+            "0..99999999999999999999".into(),
+        ] {
+            let err = parse_chunk_range(&bad).unwrap_err();
+            assert!(
+                err.contains("the last chunk index is 18446744073709551614"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(parse_chunk_range("4..2").unwrap_err().contains("empty"));
     }
 
     fn counts(text: &str) -> Vec<usize> {
@@ -490,9 +538,12 @@ mod tests {
     #[test]
     fn runs_warmup_and_plot_paths() {
         assert_eq!(parse_runs("5"), Ok(5));
-        assert!(parse_runs("0").unwrap_err().contains("at least 1"));
-        assert!(parse_runs("x").is_err());
-        assert!(parse_runs("100000").unwrap_err().contains("at most"));
+        // Every refusal states the real range.
+        for bad in ["0", "x", "100000", "99999999999999999999999", "-1"] {
+            let err = parse_runs(bad).unwrap_err();
+            assert!(err.contains("from 1 to 10000"), "{bad}: {err}");
+        }
+        assert!(parse_warmup("x").unwrap_err().contains("from 0 to 10000"));
         assert_eq!(parse_warmup("0"), Ok(0));
         assert!(parse_warmup("-1").is_err());
         assert!(parse_plot_path("out/scale.SVG").is_ok());

@@ -7,7 +7,7 @@ use piest::cache::Cache;
 
 /// Runs the cache action `args` names and prints its result.
 pub fn run(args: &CacheArgs, env: &Env) -> anyhow::Result<()> {
-    let cache = Cache::new(config::cache_dir(args.cache_dir.as_deref(), env)?);
+    let cache = Cache::new(config::cache_dir(args, env)?);
     // Every action has one result: JSON with --json, else its text renderer.
     fn render<T: serde::Serialize>(json: bool, value: &T, text: fn(&T) -> String) -> String {
         if json {
@@ -17,8 +17,8 @@ pub fn run(args: &CacheArgs, env: &Env) -> anyhow::Result<()> {
         }
     }
     let text = match &args.action {
-        CacheAction::Info => render(args.json, &cache.info()?, output::cache::info),
-        CacheAction::Clear => render(args.json, &cache.clear()?, output::cache::cleared),
+        CacheAction::Info(_) => render(args.json, &cache.info()?, output::cache::info),
+        CacheAction::Clear(_) => render(args.json, &cache.clear()?, output::cache::cleared),
         CacheAction::Prune(prune) => {
             let (max_size, older_than) = config::prune_limits(prune)?;
             let pruned = cache.prune(max_size, older_than, std::time::SystemTime::now())?;

@@ -2,6 +2,8 @@
 //! command returns an error for `main` to map to an exit status; it never exits itself.
 
 pub mod cache;
+pub mod completions;
 pub mod estimate;
+pub mod man;
 pub mod scale;
 pub mod stream;

@@ -17,18 +17,38 @@ pub fn rate(per_s: f64) -> String {
     format!("{per_s:.2e}")
 }
 
+/// How far the 95% interval reaches below and above the estimate, as shown: `±0.00033` when
+/// both distances print the same at `d` decimals, else `−1.1493/+0.9273`. The Wilson interval
+/// is not centred on the estimate; for a small run a single ± would misstate one side (an
+/// estimate of 4 has nothing above it).
+fn reach(pi: f64, [low, high]: [f64; 2], d: usize) -> String {
+    let below = format!("{:.d$}", (pi - low).max(0.0));
+    let above = format!("{:.d$}", (high - pi).max(0.0));
+    if below == above {
+        format!("±{below}")
+    } else {
+        format!("−{below}/+{above}")
+    }
+}
+
 /// The report as text, for example:
 ///
 /// ```text
 /// pi ≈ 3.14160   ±0.00033 (95%: 3.14127 … 3.14192)   std error 0.00016   error vs π: +0.00001
 /// 100,000,000 trials · 24 chunks · 4 workers · seed 0 · 0.052 s · 1.92e9 trials/s
 /// ```
+///
+/// or, for a run too small for the interval to be symmetric at the shown precision:
+///
+/// ```text
+/// pi ≈ 2.4000   −1.1493/+0.9273 (95%: 1.2507 … 3.3273)   std error 0.6197   error vs π: -0.741593
+/// ```
 pub fn human(report: &Report) -> String {
     let [low, high] = report.ci95;
-    let half = (high - low) / 2.0;
-    let d = decimals_for(half);
+    let d = decimals_for((high - low) / 2.0);
     let mut out = format!(
-        "pi ≈ {pi:.d$}   ±{half:.d$} (95%: {low:.d$} … {high:.d$})   std error {se:.d$}   error vs π: {err:+.e$}\n",
+        "pi ≈ {pi:.d$}   {reach} (95%: {low:.d$} … {high:.d$})   std error {se:.d$}   error vs π: {err:+.e$}\n",
+        reach = reach(report.pi, report.ci95, d),
         e = d + 2,
         pi = report.pi,
         se = report.std_error,
@@ -81,5 +101,12 @@ mod tests {
         assert_eq!(decimals_for(3.3e-7), 8);
         assert_eq!(decimals_for(0.0), 4);
         assert_eq!(decimals_for(f64::NAN), 4);
+    }
+
+    #[test]
+    fn the_reach_is_one_figure_only_when_both_sides_show_the_same() {
+        assert_eq!(reach(3.14160, [3.14127, 3.14193], 5), "±0.00033");
+        assert_eq!(reach(4.0, [0.8262, 4.0], 4), "−3.1738/+0.0000");
+        assert_eq!(reach(2.4, [1.2507, 3.3273], 4), "−1.1493/+0.9273");
     }
 }

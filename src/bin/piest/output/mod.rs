@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod estimate;
+pub mod man;
 pub mod progress;
 pub mod scale;
 pub mod stream;
@@ -28,6 +29,24 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
         _ => Ok(()),
     }
+}
+
+/// The message of `err` and of each error that caused it, joined by `: `, leaving out a cause
+/// whose text the message already contains (a library error that shows its OS error and also
+/// returns it as its source would otherwise name that OS error twice).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// Any report as one pretty-printed JSON object followed by a newline.

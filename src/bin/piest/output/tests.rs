@@ -74,6 +74,52 @@ fn estimate_human_all_cached() {
     )));
 }
 
+/// A run so small that its Wilson interval is far from symmetric about the estimate.
+#[test]
+fn estimate_human_tiny_run() {
+    for (trials, inside) in [(10, 10), (10, 6)] {
+        let pi = stats::pi_estimate(inside, trials);
+        let report = Report {
+            pi,
+            trials,
+            inside,
+            chunks: 1,
+            workers: 1,
+            std_error: stats::std_error(inside, trials),
+            ci95: stats::wilson_interval(inside, trials, stats::Z95),
+            error: pi - std::f64::consts::PI,
+            abs_error: (pi - std::f64::consts::PI).abs(),
+            elapsed_s: 0.0004,
+            trials_per_s: trials as f64 / 0.0004,
+            ..estimate_report(0, None)
+        };
+        assert_snapshot!(
+            format!("estimate_human_tiny_run_{inside}_of_{trials}"),
+            estimate::human(&report)
+        );
+    }
+}
+
+#[test]
+fn error_messages_name_each_cause_once() {
+    let os = std::io::Error::from_raw_os_error(20);
+    // A library error that shows its OS error and also returns it as its source.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot list /c/v1: {source}")]
+    struct Listing {
+        source: std::io::Error,
+    }
+    let err = anyhow::Error::new(Listing { source: os });
+    let message = super::error_message(&err);
+    assert_eq!(message.matches("os error 20").count(), 1, "{message}");
+    assert!(message.starts_with("cannot list /c/v1: "), "{message}");
+    // A context that adds something keeps both.
+    let err = anyhow::Error::new(std::io::Error::from_raw_os_error(28)).context("cannot write x");
+    let message = super::error_message(&err);
+    assert!(message.starts_with("cannot write x: "), "{message}");
+    assert_eq!(message.matches("os error 28").count(), 1, "{message}");
+}
+
 #[test]
 fn estimate_quiet() {
     assert_snapshot!(estimate::quiet(&estimate_report(0, None)));
