@@ -303,47 +303,6 @@ fn stream_stops_cleanly_when_the_reader_goes_away() {
     );
 }
 
-/// Interrupts a long estimate with `signal` once it has finished a chunk; checks that it stops
-/// promptly, prints nothing on stdout and one line after its chunk lines, dies by the signal,
-/// and stored the chunks it completed.
-#[cfg(unix)]
-fn interrupted_estimate(signal: &str, number: i32, line: &str) {
-    use std::os::unix::process::ExitStatusExt;
-    let env = Piest::new();
-    let args = ["-n", "1e13", "-w", "2", "-v"];
-    let out = common::interrupt(&env, &args, common::Busy::StderrLine("chunk"), signal);
-    assert_eq!(out.status.signal(), Some(number), "{:?}", out.status);
-    assert!(out.stdout.is_empty());
-    let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(lines.last(), Some(&line), "{}", out.stderr);
-    let before = &lines[..lines.len() - 1];
-    assert!(
-        before.iter().all(|l| l.starts_with("chunk")),
-        "{}",
-        out.stderr
-    );
-    assert!(out.took.as_secs_f64() < 2.0, "took {:?}", out.took);
-    // The completed chunks were stored before the process died.
-    let (info, _) = common::json_of(env.std_cmd().args(["cache", "info"]).arg("--json"));
-    assert!(info["chunks"].as_u64().unwrap() > 0, "{info}");
-}
-
-#[cfg(unix)]
-#[test]
-fn ctrl_c_stores_completed_chunks_and_dies_by_sigint() {
-    interrupted_estimate("INT", signal_hook::consts::SIGINT, "piest: interrupted");
-}
-
-#[cfg(unix)]
-#[test]
-fn sigterm_stores_completed_chunks_and_dies_by_sigterm() {
-    interrupted_estimate(
-        "TERM",
-        signal_hook::consts::SIGTERM,
-        "piest: interrupted by SIGTERM",
-    );
-}
-
 #[test]
 fn a_missing_subcommand_is_a_one_line_usage_error() {
     let env = Piest::new();

@@ -228,17 +228,3 @@ fn help_documents_every_scale_flag_with_an_example() {
     let top = env.cmd().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&top.stdout).contains("scale"));
 }
-
-#[cfg(unix)]
-#[test]
-fn ctrl_c_stops_a_sweep_promptly_and_it_dies_by_sigint() {
-    use std::os::unix::process::ExitStatusExt;
-    let env = Piest::new();
-    // Busy once the first run's worker pool (one worker beside the main thread) exists.
-    let args = ["scale", "-n", "1e13", "-w", "1,2"];
-    let out = common::interrupt(&env, &args, common::Busy::Threads(2), "INT");
-    assert_eq!(out.status.signal(), Some(signal_hook::consts::SIGINT));
-    assert!(out.stdout.is_empty());
-    assert_eq!(out.stderr.trim(), "piest: interrupted");
-    assert!(out.took.as_secs_f64() < 2.0, "took {:?}", out.took);
-}

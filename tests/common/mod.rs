@@ -114,9 +114,24 @@ pub fn assert_help_examples(args: &[&str], flags: &[&str]) -> String {
 pub enum Busy {
     /// A line on stderr starting with this (a `-v` chunk line).
     StderrLine(&'static str),
+    /// A line on stderr containing this (such as `(cached)` of a `-v` line).
+    StderrContains(&'static str),
     /// The process runs at least this many threads (its worker pool has started). Read from
     /// `/proc` on Linux; elsewhere the helper waits 300 ms instead.
     Threads(usize),
+    /// One of the process's threads is blocked writing to a full pipe (its stdout that nobody
+    /// reads). Read from `/proc` on Linux; elsewhere the helper waits 300 ms instead.
+    BlockedOnWrite,
+}
+
+/// Whether a thread of process `pid` sleeps in the kernel's pipe write (Linux `/proc`).
+pub fn blocked_on_pipe_write(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).any(|task| {
+        std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|w| w.contains("pipe_write"))
+    })
 }
 
 /// What [`interrupt`] saw.
@@ -166,6 +181,24 @@ pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interr
                 break;
             }
         },
+        Busy::StderrContains(needle) => loop {
+            let line = seen
+                .recv_timeout(Duration::from_secs(30))
+                .expect("no such line within 30 s");
+            if line.contains(needle) {
+                break;
+            }
+        },
+        Busy::BlockedOnWrite => {
+            if cfg!(target_os = "linux") {
+                while !blocked_on_pipe_write(child.id()) {
+                    assert!(started.elapsed() < Duration::from_secs(30), "never blocked");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
         Busy::Threads(n) => {
             let tasks = format!("/proc/{}/task", child.id());
             if cfg!(target_os = "linux") {

@@ -97,13 +97,17 @@ fn clap_failure(err: &clap::Error) -> ExitStatus {
             stderr_line(&format!("piest: error: {}", stray_word(word)));
             ExitStatus::Usage
         }
+        // One line: clap's first, with its indented continuation (the missing argument, the
+        // possible values, a tip) joined on.
         _ => {
             let rendered = err.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid usage");
-            stderr_line(&format!("piest: {}", line.trim()));
+            let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+            let mut line = lines.next().unwrap_or("invalid usage").trim().to_owned();
+            for more in lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()) {
+                line.push(' ');
+                line.push_str(more.trim());
+            }
+            stderr_line(&format!("piest: {line}"));
             ExitStatus::Usage
         }
     }

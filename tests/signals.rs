@@ -1,0 +1,179 @@
+//! Every long command stops soon after SIGINT, SIGTERM or SIGHUP, stores what it completed and
+//! dies by that signal; a second signal ends a process stuck in its clean-up at once. Each test
+//! waits until the command is demonstrably busy (a `-v` line, its worker pool, a full pipe),
+//! never a fixed time, and allows 2 s from the signal to the end: well under a second is the
+//! rule, the margin is for a loaded machine.
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Busy, Piest, interrupt, json_of};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+/// Time allowed from the signal to the end of the process.
+const PROMPTLY: Duration = Duration::from_secs(2);
+
+/// Interrupts a long estimate with `signal` once it has finished a chunk; checks that it stops
+/// promptly, prints nothing on stdout and one line after its chunk lines, dies by the signal,
+/// and stored the chunks it completed.
+fn interrupted_estimate(signal: &str, number: i32, line: &str) {
+    let env = Piest::new();
+    let args = ["-n", "1e13", "-w", "2", "-v"];
+    let out = interrupt(&env, &args, Busy::StderrLine("chunk"), signal);
+    assert_eq!(out.status.signal(), Some(number), "{:?}", out.status);
+    assert!(out.stdout.is_empty());
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.last(), Some(&line), "{}", out.stderr);
+    let before = &lines[..lines.len() - 1];
+    assert!(
+        before.iter().all(|l| l.starts_with("chunk")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.took < PROMPTLY, "took {:?}", out.took);
+    // The completed chunks were stored before the process died.
+    let (info, _) = json_of(env.std_cmd().args(["cache", "info"]).arg("--json"));
+    assert!(info["chunks"].as_u64().unwrap() > 0, "{info}");
+}
+
+#[test]
+fn ctrl_c_stores_completed_chunks_and_dies_by_sigint() {
+    interrupted_estimate("INT", SIGINT, "piest: interrupted");
+}
+
+#[test]
+fn sigterm_stores_completed_chunks_and_dies_by_sigterm() {
+    interrupted_estimate("TERM", SIGTERM, "piest: interrupted by SIGTERM");
+}
+
+#[test]
+fn sighup_stores_completed_chunks_and_dies_by_sighup() {
+    interrupted_estimate("HUP", SIGHUP, "piest: interrupted by SIGHUP");
+}
+
+#[test]
+fn ctrl_c_stops_a_fully_cached_rerun() {
+    let env = Piest::new();
+    // A million chunks of one trial: every one is read from the cache on the rerun, slowly
+    // enough (one -v line each) to be interrupted midway.
+    let args = ["-n", "1e6", "--chunk-size", "1", "-w", "1"];
+    let (first, _) = env.json(&args);
+    assert_eq!(first["cached_chunks"], 0);
+    let rerun = [&args[..], &["-v"]].concat();
+    let out = interrupt(&env, &rerun, Busy::StderrContains("(cached)"), "INT");
+    assert_eq!(out.status.signal(), Some(SIGINT), "{:?}", out.status);
+    assert!(out.stdout.is_empty());
+    assert!(
+        !out.stderr.contains("(computed)"),
+        "the rerun computed chunks"
+    );
+    assert_eq!(out.stderr.lines().last(), Some("piest: interrupted"));
+    assert!(out.took < PROMPTLY, "took {:?}", out.took);
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_promptly_and_it_dies_by_sigint() {
+    let env = Piest::new();
+    // Busy once the first run's worker pool (one worker beside the main thread) exists.
+    let args = ["scale", "-n", "1e13", "-w", "1,2"];
+    let out = interrupt(&env, &args, Busy::Threads(2), "INT");
+    assert_eq!(out.status.signal(), Some(SIGINT));
+    assert!(out.stdout.is_empty());
+    assert_eq!(out.stderr.trim(), "piest: interrupted");
+    assert!(out.took < PROMPTLY, "took {:?}", out.took);
+}
+
+#[test]
+fn a_stream_blocked_on_a_full_pipe_dies_by_the_signal() {
+    // stdout is a pipe the test does not read until the process has ended.
+    for (signal, number) in [("INT", SIGINT), ("TERM", SIGTERM), ("HUP", SIGHUP)] {
+        let env = Piest::new();
+        let out = interrupt(&env, &["stream"], Busy::BlockedOnWrite, signal);
+        assert_eq!(
+            out.status.signal(),
+            Some(number),
+            "{signal}: {:?}",
+            out.status
+        );
+        assert!(out.took < PROMPTLY, "{signal}: took {:?}", out.took);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_ends_a_process_stuck_in_its_clean_up() {
+    // A verbose run whose stderr nobody reads blocks on its chunk lines: the first Ctrl-C sets
+    // the flag, which the blocked workers cannot look at; the second ends the process.
+    let env = Piest::new();
+    let mut child = env
+        .std_cmd()
+        .args(["-n", "1e13", "-w", "2", "-v"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start piest");
+    let started = Instant::now();
+    if cfg!(target_os = "linux") {
+        while !common::blocked_on_pipe_write(child.id()) {
+            assert!(started.elapsed() < Duration::from_secs(30), "never blocked");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    } else {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let kill = |signal: &str| {
+        let status = std::process::Command::new("kill")
+            .args(["-s", signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    };
+    kill("INT");
+    // Two signals pending at once would be delivered as one: wait until the first is taken.
+    while sigint_pending(child.id()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "SIGINT never delivered"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The process may not end after the first signal: that is what the second is for.
+    let sent = Instant::now();
+    kill("INT");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < PROMPTLY,
+            "still running after a second Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(status.signal(), Some(SIGINT), "{status:?}");
+}
+
+/// Whether SIGINT is pending for process `pid` or one of its threads (Linux `/proc`; elsewhere
+/// the answer is no).
+fn sigint_pending(pid: u32) -> bool {
+    let bit = 1u64 << (SIGINT - 1);
+    let pending = |status: String| {
+        status.lines().any(|line| {
+            let mask = line
+                .strip_prefix("ShdPnd:")
+                .or_else(|| line.strip_prefix("SigPnd:"));
+            mask.and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                .is_some_and(|m| m & bit != 0)
+        })
+    };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .any(|task| std::fs::read_to_string(task.path().join("status")).is_ok_and(pending))
+}
