@@ -44,11 +44,15 @@ pub enum ChunkSource {
     Cached,
 }
 
-/// A finished chunk, as reported to [`Observer::chunk_done`].
+/// A finished chunk, or a run of consecutive chunks read from the cache at once, as reported to
+/// [`Observer::chunk_done`].
 #[derive(Clone, Copy, Debug)]
 pub struct ChunkEvent {
-    /// The chunk.
+    /// The chunk; for a cached run of chunks, the first one, with the trials of them all.
     pub chunk: Chunk,
+    /// Chunks the event covers: 1 for a computed chunk, more for a cached span (the cache keeps
+    /// one count per span of consecutive chunks, see [`crate::cache`]).
+    pub chunks: u64,
     /// Its inside count.
     pub inside: u64,
     /// Index of the pool thread that ran it.
@@ -95,6 +99,7 @@ pub fn run(spec: &RunSpec, observer: &dyn Observer, cancel: &AtomicBool) -> Resu
                 let inside = count_chunk(spec, chunk, observer, cancel)?;
                 observer.chunk_done(&ChunkEvent {
                     chunk,
+                    chunks: 1,
                     inside,
                     thread: rayon::current_thread_index().unwrap_or(0),
                     elapsed: began.elapsed(),

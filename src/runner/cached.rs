@@ -1,22 +1,32 @@
 //! The cached run: the same plan and pool as [`super::run`], with a cache look-up per block of
 //! chunks before computing and the computed chunks stored as they complete.
 //!
-//! The plan's chunks are grouped in cache blocks of [`BLOCK_CHUNKS`]. Blocks run in parallel and
-//! so do the chunks inside a block, so the parallel work stays one chunk however large a block
-//! is. Per block: one look-up answers every chunk the entry holds; the missing chunks are
-//! computed and buffered, and the block is stored when its last chunk completes, at most
-//! [`FLUSH_INTERVAL`] after its previous store, and when the run stops early.
+//! The plan's chunks are grouped in cache blocks ([`crate::cache::block_chunks`]). Blocks run in
+//! parallel and so do the chunks inside a block, so the parallel work stays one chunk however
+//! large a block is. Per block: one look-up answers every chunk inside the entry's spans; the
+//! missing chunks are computed, each worker adding up the consecutive chunks it completes into
+//! a span (so the cache costs a few nanoseconds per chunk, not a record), and the block is
+//! stored when its last chunk completes, at most [`FLUSH_INTERVAL`] after its previous store,
+//! and when the run stops early.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use super::{ChunkEvent, ChunkSource, Observer, Outcome, RunSpec, count_chunk};
 use crate::Error;
-use crate::cache::{BLOCK_CHUNKS, BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Record};
+use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span, block_chunks};
 use crate::plan::Chunk;
+
+/// Longest time a worker keeps the span it is adding to before handing it to its block (then
+/// stored with the block's next store), looked at every [`HANDOFF_CHECK`] chunks.
+const HANDOFF_INTERVAL: Duration = Duration::from_millis(25);
+
+/// Chunks between two looks at the clock while a span grows: a clock read costs about as much
+/// as 1/20 of a one-trial chunk, so it is not done per chunk.
+const HANDOFF_CHECK: u64 = 256;
 
 /// Runs `spec` like [`super::run`], reading chunk counts from `cache` where it has them and
 /// storing the others. The count is the same as without the cache; [`Outcome::cached_chunks`]
@@ -31,7 +41,10 @@ pub fn run_cached(
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
     let pool = super::pool(spec.workers)?;
-    let blocks = spec.plan.chunks().div_ceil(BLOCK_CHUNKS);
+    let blocks = spec
+        .plan
+        .chunks()
+        .div_ceil(block_chunks(spec.plan.chunk_size()));
     let (inside, cached_chunks) = pool.install(|| {
         (0..blocks)
             .into_par_iter()
@@ -56,86 +69,155 @@ fn run_block(
     let key = BlockKey::new(spec.seed, spec.plan.chunk_size(), block);
     let (first, end) = key.chunk_range();
     let end = end.min(spec.plan.chunks());
+    let full_end = end.min(spec.plan.full_chunks());
+    let remainder = (full_end < end).then(|| (full_end, spec.plan.chunk(full_end).trials));
     let began = Instant::now();
-    let entry = cache.load(&key);
+    let cover = cache
+        .load(&key)
+        .unwrap_or_else(|| Entry::empty(key.clone()))
+        .cover(first..full_end, remainder);
     let mut inside = 0;
     let mut hits = 0;
-    let mut missing = Vec::new();
-    for index in first..end {
-        let chunk = spec.plan.chunk(index);
-        match entry.as_ref().and_then(|e| e.get(index, chunk.trials)) {
-            Some(count) => {
-                inside += count;
-                hits += 1;
-                observer.trials_done(chunk.trials);
-                observer.chunk_done(&ChunkEvent {
-                    chunk,
-                    inside: count,
-                    thread: rayon::current_thread_index().unwrap_or(0),
-                    elapsed: began.elapsed(),
-                    source: ChunkSource::Cached,
-                });
-            }
-            None => missing.push(chunk),
-        }
+    for span in &cover.hits {
+        inside += span.inside;
+        hits += span.chunks();
+        observer.trials_done(span.total_trials());
+        observer.chunk_done(&ChunkEvent {
+            chunk: Chunk {
+                index: span.first,
+                trials: span.total_trials(),
+            },
+            chunks: span.chunks(),
+            inside: span.inside,
+            thread: rayon::current_thread_index().unwrap_or(0),
+            elapsed: began.elapsed(),
+            source: ChunkSource::Cached,
+        });
     }
-    if missing.is_empty() {
+    let missing: u64 = cover.missing.iter().map(|r| r.end - r.start).sum();
+    if missing == 0 {
         cache.count(hits, 0, 0);
         return Ok((inside, hits));
     }
     let pending = Mutex::new(Pending {
-        entry: entry.unwrap_or_else(|| Entry::empty(key)),
+        entry: Entry::empty(key.clone()),
         unsaved: 0,
-        left: missing.len(),
+        left: missing,
         stored: 0,
         last_store: Instant::now(),
     });
-    let computed = missing
+    let cell = key.cell_chunks();
+    let computed = cover
+        .missing
         .par_iter()
-        .map(|&chunk| {
-            let began = Instant::now();
-            let count = count_chunk(spec, chunk, observer, cancel)?;
-            observer.chunk_done(&ChunkEvent {
-                chunk,
-                inside: count,
-                thread: rayon::current_thread_index().unwrap_or(0),
-                elapsed: began.elapsed(),
-                source: ChunkSource::Computed,
-            });
-            lock(&pending).add(cache, chunk, count);
-            Ok(count)
-        })
+        .flat_map(|r| r.clone().into_par_iter())
+        .try_fold(
+            || Growing::new(&pending, cache, cell),
+            |mut growing, index| {
+                let chunk = spec.plan.chunk(index);
+                let began = Instant::now();
+                let count = count_chunk(spec, chunk, observer, cancel)?;
+                observer.chunk_done(&ChunkEvent {
+                    chunk,
+                    chunks: 1,
+                    inside: count,
+                    thread: rayon::current_thread_index().unwrap_or(0),
+                    elapsed: began.elapsed(),
+                    source: ChunkSource::Computed,
+                });
+                growing.push(chunk, count);
+                Ok(growing)
+            },
+        )
+        // Dropping a span hands it to the block: also when cancelled, what is done is kept.
+        .map(|growing: Result<Growing, Error>| growing.map(|g| g.total))
         .try_reduce(|| 0, |a, b| Ok(a + b));
-    // Also when cancelled: what is done is kept for the next run.
     let mut pending = lock(&pending);
     pending.store(cache);
-    cache.count(hits, missing.len() as u64, pending.stored);
+    cache.count(hits, missing, pending.stored);
     Ok((inside + computed?, hits))
 }
 
-/// A block's completed chunks and when they were last stored.
+/// The span one worker is adding consecutive chunks to, handed to its block's [`Pending`] when
+/// the next chunk does not continue it, when it has grown for [`HANDOFF_INTERVAL`], and when
+/// dropped.
+struct Growing<'a> {
+    pending: &'a Mutex<Pending>,
+    cache: &'a CacheSession,
+    cell: u64,
+    span: Option<Span>,
+    since: Instant,
+    /// Inside count of every chunk this worker computed.
+    total: u64,
+}
+
+impl<'a> Growing<'a> {
+    fn new(pending: &'a Mutex<Pending>, cache: &'a CacheSession, cell: u64) -> Self {
+        Growing {
+            pending,
+            cache,
+            cell,
+            span: None,
+            since: Instant::now(),
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, chunk: Chunk, inside: u64) {
+        self.total += inside;
+        if let Some(span) = &mut self.span {
+            let continues = span.trials == chunk.trials
+                && span.end == chunk.index
+                && !chunk.index.is_multiple_of(self.cell)
+                && (span.chunks() % HANDOFF_CHECK != 0 || self.since.elapsed() < HANDOFF_INTERVAL);
+            if continues {
+                span.end += 1;
+                span.inside += inside;
+                return;
+            }
+        }
+        self.hand_over();
+        self.span = Some(Span {
+            first: chunk.index,
+            end: chunk.index + 1,
+            trials: chunk.trials,
+            inside,
+        });
+    }
+
+    fn hand_over(&mut self) {
+        if let Some(span) = self.span.take() {
+            lock(self.pending).add(self.cache, span);
+        }
+        self.since = Instant::now();
+    }
+}
+
+impl Drop for Growing<'_> {
+    fn drop(&mut self) {
+        self.hand_over();
+    }
+}
+
+/// A block's completed spans and when they were last stored.
 struct Pending {
-    /// Everything known about the block: the loaded entry plus the chunks computed since.
+    /// The spans computed in this run (joined where adjacent).
     entry: Entry,
     /// Chunks computed since the last store.
     unsaved: u64,
     /// Chunks of the block still to compute in this run.
-    left: usize,
+    left: u64,
     /// Computed chunks stored so far.
     stored: u64,
     last_store: Instant,
 }
 
 impl Pending {
-    /// Adds a computed chunk; stores the block if it is complete or the last store is old.
-    fn add(&mut self, cache: &CacheSession, chunk: Chunk, inside: u64) {
-        self.entry.insert(Record {
-            index: chunk.index,
-            trials: chunk.trials,
-            inside,
-        });
-        self.unsaved += 1;
-        self.left -= 1;
+    /// Adds a computed span; stores the block if it is complete or the last store is old.
+    fn add(&mut self, cache: &CacheSession, span: Span) {
+        self.entry.join(span);
+        self.unsaved += span.chunks();
+        self.left -= span.chunks();
         if self.left == 0 || self.last_store.elapsed() >= FLUSH_INTERVAL {
             self.store(cache);
         }
@@ -147,7 +229,7 @@ impl Pending {
         if self.unsaved == 0 {
             return;
         }
-        if cache.store(&mut self.entry) {
+        if cache.store(&self.entry) {
             self.stored += self.unsaved;
         }
         self.unsaved = 0;
