@@ -288,7 +288,12 @@ impl Entry {
                 }
             })
         };
-        let mut kept: Vec<Span> = self.spans.iter().filter(|s| !superseded(s)).copied().collect();
+        let mut kept: Vec<Span> = self
+            .spans
+            .iter()
+            .filter(|s| !superseded(s))
+            .copied()
+            .collect();
         let room = MAX_SPANS.saturating_sub(ours.spans.len());
         if kept.len() > room {
             kept.sort_by_key(|s| std::cmp::Reverse(s.total_trials()));
@@ -455,9 +460,10 @@ impl Entry {
                 bad.first, bad.end
             )));
         }
-        let ordered = entry.spans.windows(2).all(|w| {
-            (w[0].first, w[0].end, w[0].trials) < (w[1].first, w[1].end, w[1].trials)
-        });
+        let ordered = entry
+            .spans
+            .windows(2)
+            .all(|w| (w[0].first, w[0].end, w[0].trials) < (w[1].first, w[1].end, w[1].trials));
         if !ordered {
             return Err(Invalid("spans out of order or repeated".into()));
         }

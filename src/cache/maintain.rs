@@ -236,7 +236,10 @@ pub(super) struct Listing {
 }
 
 /// Stops with [`MaintenanceError::Cancelled`] if `cancel` is set.
-pub(crate) fn check(cancel: &AtomicBool, done: impl FnOnce() -> Done) -> Result<(), MaintenanceError> {
+pub(crate) fn check(
+    cancel: &AtomicBool,
+    done: impl FnOnce() -> Done,
+) -> Result<(), MaintenanceError> {
     if cancel.load(Ordering::Relaxed) {
         Err(MaintenanceError::Cancelled { done: done() })
     } else {
@@ -405,8 +408,11 @@ impl Cache {
         cancel: &AtomicBool,
     ) -> Result<(), MaintenanceError> {
         let so_far = done.clone();
-        let (files, bytes) =
-            self.old_format(cancel, &|| Done::Removed(Box::new(so_far.clone())), Some(done))?;
+        let (files, bytes) = self.old_format(
+            cancel,
+            &|| Done::Removed(Box::new(so_far.clone())),
+            Some(done),
+        )?;
         done.swept.old_format_files = files;
         done.removed.bytes += bytes;
         Ok(())
@@ -504,7 +510,11 @@ impl Cache {
 
     /// The entries folder sorted into piest's files and strange files (nothing if it does not
     /// exist). Never follows a link.
-    pub(super) fn list(&self, cancel: &AtomicBool, done: &dyn Fn() -> Done) -> Result<Listing, MaintenanceError> {
+    pub(super) fn list(
+        &self,
+        cancel: &AtomicBool,
+        done: &dyn Fn() -> Done,
+    ) -> Result<Listing, MaintenanceError> {
         let dir = self.entries_dir();
         let mut listing = Listing::default();
         let Some(items) = read_dir(&dir, done)? else {
@@ -549,7 +559,11 @@ fn strange(item: &DirEntry, meta: &std::fs::Metadata) -> Strange {
         (format!("{} bytes", meta.len()), false)
     } else if kind.is_dir() {
         let empty = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none());
-        let what = if empty { "directory" } else { "non-empty directory" };
+        let what = if empty {
+            "directory"
+        } else {
+            "non-empty directory"
+        };
         (what.to_owned(), empty)
     } else {
         let what = file_kind(&kind);

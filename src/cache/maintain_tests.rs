@@ -43,7 +43,10 @@ fn info_counts_entries_chunks_trials_and_invalid_files() {
     let info = cache.info().unwrap();
     assert_eq!((info.entries, info.invalid, info.chunks), (3, 0, 12));
     assert_eq!((info.trials, info.seeds, info.temp_files), (120, 1, 0));
-    assert_eq!((info.key, info.strange, info.old_format_files), (KeyState::Present, 0, 0));
+    assert_eq!(
+        (info.key, info.strange, info.old_format_files),
+        (KeyState::Present, 0, 0)
+    );
     // Swap two entries' contents: both are now invalid.
     let (a, b) = (path(&cache, 0), path(&cache, 1));
     let (bytes_a, bytes_b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
@@ -55,7 +58,10 @@ fn info_counts_entries_chunks_trials_and_invalid_files() {
     // Without the key nothing can be verified.
     std::fs::remove_file(entries.join(super::super::KEY_FILE)).unwrap();
     let info = cache.info().unwrap();
-    assert_eq!((info.key, info.entries, info.unverified), (KeyState::Missing, 0, 3));
+    assert_eq!(
+        (info.key, info.entries, info.unverified),
+        (KeyState::Missing, 0, 3)
+    );
 }
 
 #[test]

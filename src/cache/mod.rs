@@ -120,8 +120,8 @@ pub use entry::{
 };
 pub use key::{KEY_FILE, KeyError, Secret};
 pub use maintain::{
-    CacheInfo, Cleared, Done, KeyState, MaintenanceError, NotRemoved, PruneReport, Pruned,
-    Removed, Strange, Swept,
+    CacheInfo, Cleared, Done, KeyState, MaintenanceError, NotRemoved, PruneReport, Pruned, Removed,
+    Strange, Swept,
 };
 pub use session::{CacheSession, CacheSummary, FLUSH_INTERVAL};
 pub use verify::{Difference, VerifyOptions, VerifyReport};

@@ -93,13 +93,12 @@ impl CacheSession {
     /// the session unusable, with one warning: the run then computes everything, stores nothing.
     pub fn open(cache: Cache, read: bool) -> Self {
         let mut notes = Notes::default();
-        let opened = match cache
-            .create()
-            .map_err(|e| e.to_string())
-            .and_then(|dir| match Secret::load_or_create(&dir) {
+        let opened = match cache.create().map_err(|e| e.to_string()).and_then(|dir| {
+            match Secret::load_or_create(&dir) {
                 Ok(secret) => Ok(Opened { dir, secret }),
                 Err(e) => Err(e.to_string()),
-            }) {
+            }
+        }) {
             Ok(opened) => Some(opened),
             Err(e) => {
                 notes
@@ -229,7 +228,11 @@ impl CacheSession {
             notes.warnings.push(format!(
                 "{n} more cache entr{} could not be used and {} recomputed",
                 if n == 1 { "y" } else { "ies" },
-                if n == 1 { "its chunks were" } else { "their chunks were" }
+                if n == 1 {
+                    "its chunks were"
+                } else {
+                    "their chunks were"
+                }
             ));
         }
         CacheSummary {
@@ -365,7 +368,11 @@ mod tests {
         assert_eq!(session.load(&key), None);
         assert!(session.store(&entry(&key, &[(0, 4)])));
         let reread = CacheSession::open(Cache::new(dir.path()), true).load(&key);
-        assert_eq!(reread.unwrap(), entry(&key, &[(0, 4)]), "refresh overwrites");
+        assert_eq!(
+            reread.unwrap(),
+            entry(&key, &[(0, 4)]),
+            "refresh overwrites"
+        );
         assert!(session.summary().refresh);
     }
 
@@ -432,6 +439,9 @@ mod tests {
         // One warning for the one entry, though both its store and its load failed.
         let warnings = session.summary().warnings;
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].starts_with("cannot write cache entry"), "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("cannot write cache entry"),
+            "{warnings:?}"
+        );
     }
 }

@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::Cache;
 use super::entry::{Entry, Span};
 use super::key::Secret;
 use super::maintain::{Done, MaintenanceError, check, read_file};
 use super::session::write_atomic;
-use super::Cache;
 use crate::runner::BLOCK_TRIALS;
 use crate::sampler::{Kernel, LaneStates};
 
@@ -295,24 +295,41 @@ mod tests {
     fn verify_finds_and_removes_exactly_the_wrong_span() {
         let (_dir, cache, key) = cache_with_a_wrong_span();
         let cell = key.cell_chunks();
-        let report = cache.verify(&options(1.0), &AtomicBool::new(false)).unwrap();
-        assert_eq!((report.entries, report.spans, report.chunks), (1, 3, 3 * cell));
+        let report = cache
+            .verify(&options(1.0), &AtomicBool::new(false))
+            .unwrap();
+        assert_eq!(
+            (report.entries, report.spans, report.chunks),
+            (1, 3, 3 * cell)
+        );
         assert_eq!(report.differences.len(), 1);
         let d = &report.differences[0];
-        assert_eq!((d.first_chunk, d.end_chunk, d.cached), (cell, 2 * cell, d.computed + 1));
+        assert_eq!(
+            (d.first_chunk, d.end_chunk, d.cached),
+            (cell, 2 * cell, d.computed + 1)
+        );
         assert_eq!((report.removed_spans, report.entries_rewritten), (1, 1));
         // What is left is right.
-        let again = cache.verify(&options(1.0), &AtomicBool::new(false)).unwrap();
+        let again = cache
+            .verify(&options(1.0), &AtomicBool::new(false))
+            .unwrap();
         assert_eq!((again.spans, again.differences.len()), (2, 0));
     }
 
     #[test]
     fn a_sample_is_reproducible_and_a_set_flag_cancels() {
         let (_dir, cache, _key) = cache_with_a_wrong_span();
-        let none = cache.verify(&options(1e-12), &AtomicBool::new(false)).unwrap();
+        let none = cache
+            .verify(&options(1e-12), &AtomicBool::new(false))
+            .unwrap();
         assert_eq!(none.spans, 0);
-        let err = cache.verify(&options(1.0), &AtomicBool::new(true)).unwrap_err();
+        let err = cache
+            .verify(&options(1.0), &AtomicBool::new(true))
+            .unwrap_err();
         assert!(matches!(err, MaintenanceError::Cancelled { .. }), "{err}");
-        assert_eq!(cache.info().unwrap().chunks, 3 * BlockKey::new(3, 1000, 0).cell_chunks());
+        assert_eq!(
+            cache.info().unwrap().chunks,
+            3 * BlockKey::new(3, 1000, 0).cell_chunks()
+        );
     }
 }
