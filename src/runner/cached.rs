@@ -9,7 +9,7 @@
 //! stored when its last chunk completes, at most [`FLUSH_INTERVAL`] after its previous store,
 //! and when the run stops early.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -107,13 +107,16 @@ fn run_block(
         last_store: Instant::now(),
     });
     let cell = key.cell_chunks();
-    let computed = cover
+    let computed = AtomicU64::new(0);
+    // Per-split state taken by reference (no accumulator moved per chunk); dropping it at the
+    // end of its split, also when cancelled, hands its span to the block.
+    let result = cover
         .missing
         .par_iter()
         .flat_map(|r| r.clone().into_par_iter())
-        .try_fold(
-            || Growing::new(&pending, cache, cell),
-            |mut growing, index| {
+        .try_for_each_init(
+            || Growing::new(&pending, cache, cell, &computed),
+            |growing, index| {
                 let chunk = spec.plan.chunk(index);
                 let began = Instant::now();
                 let count = count_chunk(spec, chunk, observer, cancel)?;
@@ -126,19 +129,17 @@ fn run_block(
                     source: ChunkSource::Computed,
                 });
                 growing.push(chunk, count);
-                Ok(growing)
+                Ok::<(), Error>(())
             },
-        )
-        // Dropping a span hands it to the block: also when cancelled, what is done is kept.
-        .map(|growing: Result<Growing, Error>| growing.map(|g| g.total))
-        .try_reduce(|| 0, |a, b| Ok(a + b));
+        );
     let mut pending = lock(&pending);
     pending.store(cache);
     cache.count(hits, missing, pending.stored);
-    Ok((inside + computed?, hits))
+    result?;
+    Ok((inside + computed.load(Ordering::Relaxed), hits))
 }
 
-/// The span one worker is adding consecutive chunks to, handed to its block's [`Pending`] when
+/// The span one worker (one rayon split) is adding consecutive chunks to, handed to its block's [`Pending`] when
 /// the next chunk does not continue it, when it has grown for [`HANDOFF_INTERVAL`], and when
 /// dropped.
 struct Growing<'a> {
@@ -147,12 +148,18 @@ struct Growing<'a> {
     cell: u64,
     span: Option<Span>,
     since: Instant,
-    /// Inside count of every chunk this worker computed.
+    /// Inside count of every chunk this worker computed, added to `sum` when dropped.
     total: u64,
+    sum: &'a AtomicU64,
 }
 
 impl<'a> Growing<'a> {
-    fn new(pending: &'a Mutex<Pending>, cache: &'a CacheSession, cell: u64) -> Self {
+    fn new(
+        pending: &'a Mutex<Pending>,
+        cache: &'a CacheSession,
+        cell: u64,
+        sum: &'a AtomicU64,
+    ) -> Self {
         Growing {
             pending,
             cache,
@@ -160,6 +167,7 @@ impl<'a> Growing<'a> {
             span: None,
             since: Instant::now(),
             total: 0,
+            sum,
         }
     }
 
@@ -196,6 +204,7 @@ impl<'a> Growing<'a> {
 impl Drop for Growing<'_> {
     fn drop(&mut self) {
         self.hand_over();
+        self.sum.fetch_add(self.total, Ordering::Relaxed);
     }
 }
 
