@@ -28,6 +28,10 @@ fn main() {
         "TSC: {:.4} GHz; fastest of {repeats} timed blocks per kernel",
         tsc_hz / 1e9
     );
+    println!(
+        "core clock: {:.4} GHz (TSC rate × core cycles per TSC tick from the add chain)",
+        tsc_hz * core_cycles_per_tsc_tick() / 1e9
+    );
 
     let time = |name: &str, trials: u64, f: &dyn Fn(&mut LaneStates, u64) -> u64| {
         let mut states = LaneStates::for_chunk(1, 2);
