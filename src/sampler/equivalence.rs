@@ -186,8 +186,17 @@ fn unsupported_kernels_are_explained_in_one_line() {
     );
 }
 
+/// Cases per property: `PROPTEST_CASES` when set (the emulated aarch64 CI step runs fewer),
+/// else 64.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn every_kernel_matches_the_reference(
