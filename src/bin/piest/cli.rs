@@ -34,8 +34,9 @@ Chunk counts are cached on disk (see `piest cache --help`): a cached run gives t
 
 Environment:
   PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
-  PIEST_KERNEL        auto (default), scalar, portable or avx2: force a sampling kernel; all
-                      give identical counts, `--json` reports which one ran";
+  PIEST_KERNEL        auto (default), scalar, portable, avx2, avx512 or neon: force a sampling
+                      kernel (one this CPU cannot run is refused); all give identical counts,
+                      `--json` reports which one ran";
 
 /// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
 #[derive(Debug, Parser)]

@@ -284,31 +284,7 @@ pub fn default_workers() -> NonZeroUsize {
 
 /// The kernel named by `PIEST_KERNEL` (`auto` or unset: the best this CPU supports).
 pub fn kernel_from_env(value: Option<&str>) -> Result<Kernel, UsageError> {
-    let name = value.map(str::trim).unwrap_or("auto");
-    if name.is_empty() || name.eq_ignore_ascii_case("auto") {
-        return Ok(Kernel::best());
-    }
-    let known: Vec<&str> = Kernel::all().iter().map(|k| k.name()).collect();
-    let kernel = Kernel::all()
-        .into_iter()
-        .find(|k| k.name().eq_ignore_ascii_case(name))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "invalid PIEST_KERNEL '{name}': expected auto, {}",
-                known.join(", ")
-            ))
-        })?;
-    if !Kernel::available().contains(&kernel) {
-        return Err(UsageError(format!(
-            "PIEST_KERNEL={name} is not supported by this CPU (available: {})",
-            Kernel::available()
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Ok(kernel)
+    Kernel::from_name(value.unwrap_or("auto")).map_err(|e| UsageError(format!("PIEST_KERNEL: {e}")))
 }
 
 #[cfg(test)]
@@ -411,6 +387,9 @@ mod tests {
             assert_eq!(kernel_from_env(Some(kernel.name())).unwrap(), kernel);
         }
         let err = kernel_from_env(Some("gpu")).unwrap_err().to_string();
-        assert!(err.contains("PIEST_KERNEL 'gpu'"), "{err}");
+        assert!(
+            err.starts_with("PIEST_KERNEL: unknown kernel 'gpu'"),
+            "{err}"
+        );
     }
 }
