@@ -27,6 +27,8 @@
 
 pub mod cache;
 pub mod error;
+pub mod merge;
+pub mod part;
 pub mod plan;
 pub mod report;
 pub mod runner;
