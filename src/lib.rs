@@ -34,6 +34,7 @@ pub mod report;
 pub mod runner;
 pub mod sampler;
 pub mod scale;
+pub mod scheduler;
 pub mod stats;
 pub mod tally;
 
