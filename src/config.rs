@@ -11,9 +11,32 @@ use piest::runner::RunSpec;
 use piest::scale::SweepSpec;
 use piest::{Kernel, Plan};
 
+use piest::part::ShardId;
+use piest::scheduler::{Launch, shard_from_env};
+
 use crate::cli::{
-    CacheFlags, EstimateArgs, MAX_WORKERS, PruneArgs, ScaleArgs, SeedArg, WorkerList,
+    CacheFlags, EstimateArgs, MAX_WORKERS, PruneArgs, ScaleArgs, SeedArg, ShardArg, WorkerList,
 };
+
+/// Looks up an environment variable (the real environment, or a map in tests).
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment as an [`EnvLookup`]: the one place an estimate's scheduler and
+/// launcher variables are read.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Which chunks an estimate counts, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The whole run, in this process.
+    Whole,
+    /// One shard: the output is a part for `piest merge`.
+    Shard(ShardId),
+    /// The whole run across the ranks of an MPI world (the `mpi` build under an MPI launcher).
+    Mpi,
+}
 
 /// A mistake in the command line or environment: reported with exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -44,15 +67,24 @@ pub struct Config {
     pub quiet: bool,
     /// Whether the seed was drawn from the OS.
     pub random_seed: bool,
+    /// Which chunks to count, and where.
+    pub mode: Mode,
 }
 
-/// Builds the estimate's [`Config`]. `kernel_env` is the value of `PIEST_KERNEL`, if set.
+/// Builds the estimate's [`Config`]. `kernel_env` is the value of `PIEST_KERNEL`, if set; `env`
+/// gives the scheduler's and launcher's variables (`--shard auto`, MPI).
 pub fn estimate_config(
     args: &EstimateArgs,
     kernel_env: Option<&str>,
+    env: EnvLookup<'_>,
 ) -> Result<Config, UsageError> {
     let plan = plan(args.trials, args.chunk_size)?;
-    let workers = args.workers.unwrap_or_else(default_workers);
+    let launch = Launch::from_env(env);
+    let mode = mode(args.shard, &launch, env)?;
+    // Ranks sharing a node share its cores.
+    let workers = args
+        .workers
+        .unwrap_or_else(|| launch.threads_per_task(default_workers()));
     let (seed, random_seed) = resolve_seed(args.seed);
     let format = if args.json {
         Format::Json
@@ -72,6 +104,39 @@ pub fn estimate_config(
         verbose: args.verbose,
         quiet: args.quiet,
         random_seed,
+        mode,
+    })
+}
+
+/// Decides the [`Mode`] from `--shard` and the launcher, refusing the combinations that would
+/// compute the same chunks several times: several tasks of one `srun` or `mpirun` without MPI
+/// between them, or with `--shard` (each would run the same shard).
+fn mode(shard: Option<ShardArg>, launch: &Launch, env: EnvLookup<'_>) -> Result<Mode, UsageError> {
+    let shard = match shard {
+        None => None,
+        Some(ShardArg::Fixed(id)) => Some(id),
+        Some(ShardArg::Auto) => Some(shard_from_env(env).map_err(|e| UsageError(e.to_string()))?),
+    };
+    if let Some((name, n)) = launch.many_tasks() {
+        if shard.is_some() {
+            return Err(UsageError(format!(
+                "--shard under a launcher of {n} tasks ({name}={n}): every task would run the same                  shard; start one task per shard (a job array), or run without --shard under MPI"
+            )));
+        }
+        if !cfg!(feature = "mpi") {
+            return Err(UsageError(
+                launch.refuse_without_mpi().err().unwrap_or_default(),
+            ));
+        }
+        if !launch.mpi_launcher {
+            // `srun -n 2` without --mpi=pmix: the tasks cannot form one MPI world.
+            return Err(UsageError(launch.check_world(1).err().unwrap_or_default()));
+        }
+    }
+    Ok(match shard {
+        Some(id) => Mode::Shard(id),
+        None if cfg!(feature = "mpi") && launch.mpi_launcher => Mode::Mpi,
+        None => Mode::Whole,
     })
 }
 

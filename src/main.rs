@@ -3,6 +3,7 @@
 //! 130 interrupted).
 
 mod cli;
+mod cluster;
 mod config;
 mod output;
 
@@ -70,7 +71,9 @@ fn clap_failure(err: &clap::Error) -> ExitCode {
 
 /// The exit status for a failure.
 fn exit_status(err: &anyhow::Error) -> u8 {
-    if matches!(
+    if err.downcast_ref::<cluster::MergeRefused>().is_some() {
+        3
+    } else if matches!(
         err.downcast_ref::<piest::Error>(),
         Some(piest::Error::Cancelled)
     ) {
@@ -90,13 +93,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Scale(args)) => scale(&args),
         Some(Command::Stream(args)) => stream(&args),
         Some(Command::Cache(args)) => cache_command(&args),
+        Some(Command::Merge(args)) => write_stdout(cluster::merge(&args)?.as_bytes()),
         None => estimate(&cli.estimate),
     }
 }
 
 fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
     let kernel_env = std::env::var("PIEST_KERNEL").ok();
-    let config = config::estimate_config(args, kernel_env.as_deref())?;
+    let config = config::estimate_config(args, kernel_env.as_deref(), &config::process_env)?;
 
     let cache_env = std::env::var_os("PIEST_CACHE_DIR");
     let cache = config::cache_choice(&args.cache, cache_env.as_deref());
@@ -109,7 +113,14 @@ fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
     };
 
     let show_bar = config.format == Format::Human && io::stderr().is_terminal();
-    let feedback = Feedback::new(config.spec.plan.trials(), show_bar, config.verbose);
+    let plan = &config.spec.plan;
+    let to_count = match config.mode {
+        config::Mode::Shard(s) => plan
+            .shard(s.index, s.count)
+            .map_or(0, |r| plan.trials_in(&r)),
+        _ => plan.trials(),
+    };
+    let feedback = Feedback::new(to_count, show_bar, config.verbose);
     let session = match cache {
         CacheChoice::On { dir, refresh } => Some(CacheSession::open(Cache::new(dir), !refresh)),
         CacheChoice::Off => None,
@@ -122,24 +133,61 @@ fn estimate(args: &cli::EstimateArgs) -> anyhow::Result<()> {
     if let Some(session) = &session {
         warn(session.take_warnings());
     }
-    let tally = piest::runner::run_all(&config.spec, session.as_ref(), &feedback, &INTERRUPTED);
-    feedback.finish();
-    let summary = session.map(|session| {
-        let summary = session.summary();
-        warn(session.take_warnings());
-        summary
-    });
     let spec = &config.spec;
-    let report = Report::new(&tally?, spec.workers.get(), spec.kernel.name()).with_cache(summary);
-
-    let text = match config.format {
-        Format::Human => output::human::render(&report),
-        Format::Json => output::json::render(&report),
-        Format::Quiet => format!("{}\n", report.pi),
+    // The cache's summary joins the report once the run is over; its warnings are printed then.
+    let finish = |report: Report| {
+        let summary = session.as_ref().map(|session| {
+            let summary = session.summary();
+            warn(session.take_warnings());
+            summary
+        });
+        report.with_cache(summary)
+    };
+    let text = match config.mode {
+        config::Mode::Shard(shard) => {
+            let text = cluster::shard(
+                spec,
+                shard,
+                session.as_ref(),
+                &feedback,
+                &INTERRUPTED,
+                &finish,
+                config.format,
+            );
+            feedback.finish();
+            text?
+        }
+        config::Mode::Mpi => {
+            let text = cluster::mpi(
+                spec,
+                session.as_ref(),
+                &feedback,
+                &INTERRUPTED,
+                &finish,
+                config.format,
+                &config::process_env,
+            );
+            feedback.finish();
+            match text? {
+                Some(text) => text,
+                // Only rank 0 prints.
+                None => return Ok(()),
+            }
+        }
+        config::Mode::Whole => {
+            let tally = piest::runner::run_all(spec, session.as_ref(), &feedback, &INTERRUPTED);
+            feedback.finish();
+            let report = finish(Report::new(&tally?, spec.workers.get(), spec.kernel.name()));
+            match config.format {
+                Format::Human => output::human::render(&report),
+                Format::Json => output::json::render(&report),
+                Format::Quiet => format!("{}\n", report.pi),
+            }
+        }
     };
     // Needed to reproduce the run; JSON carries it in `seed`.
     if config.random_seed && config.format != Format::Json {
-        stderr_line(&format!("piest: using random seed {}", report.seed));
+        stderr_line(&format!("piest: using random seed {}", spec.seed));
     }
     write_stdout(text.as_bytes())
 }

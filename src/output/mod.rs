@@ -8,6 +8,7 @@ pub mod csv;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod part;
 pub mod progress;
 pub mod scale_table;
 pub mod stream;
