@@ -4,9 +4,8 @@
 //! `4·sqrt(p̂(1−p̂)/n)`. The 95% interval is the Wilson score interval for p, scaled by 4: unlike
 //! the normal (Wald) interval it stays inside [0, 4] and keeps its coverage at small n.
 //!
-//! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in [`scaling`].
-
-pub mod scaling;
+//! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in
+//! [`crate::scale::stats`], beside the sweep they analyse.
 
 /// The two-sided 95% normal quantile, Φ⁻¹(0.975).
 pub const Z95: f64 = 1.959_963_984_540_054;

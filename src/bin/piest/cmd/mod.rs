@@ -1,0 +1,8 @@
+//! One file per subcommand, each one flow: validated config → library → renderer → stdout. A
+//! command returns an error for `main` to map to an exit status; it never exits itself.
+
+pub mod cache;
+pub mod estimate;
+pub mod merge;
+pub mod scale;
+pub mod stream;

@@ -1,0 +1,491 @@
+//! Turns the parsed command line and the environment into plain, validated configurations
+//! ([`Config`], [`ScaleConfig`], the cache directory). Rules that involve several flags or the
+//! environment live here, and [`Env::read`] is the only place the binary reads environment
+//! variables, the cache location policy included. Clap types stop at this boundary.
+
+use std::ffi::OsString;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use piest::part::ShardId;
+use piest::runner::RunSpec;
+use piest::scale::SweepSpec;
+use piest::scheduler::{Launch, shard_from_env};
+use piest::{Kernel, Plan};
+
+use crate::cli::parse::MAX_WORKERS;
+use crate::cli::{
+    CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, ShardArg, WorkerList,
+};
+
+/// The environment as piest uses it, read once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// `PIEST_KERNEL`: the sampling kernel to force.
+    pub kernel: Option<String>,
+    /// `PIEST_CACHE_DIR`: the cache directory when `--cache-dir` is not given.
+    pub cache_dir: Option<OsString>,
+    /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest` on
+    /// Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
+    pub platform_cache: Option<PathBuf>,
+    /// The scheduler's and MPI launcher's variables that are set, by name
+    /// ([`piest::scheduler::ALL_VARS`]: `--shard auto`, MPI, the N-fold-run guard).
+    pub scheduler: Vec<(&'static str, String)>,
+}
+
+impl Env {
+    /// Reads every variable piest looks at.
+    pub fn read() -> Self {
+        Env {
+            kernel: std::env::var("PIEST_KERNEL").ok(),
+            cache_dir: std::env::var_os("PIEST_CACHE_DIR"),
+            platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
+            scheduler: piest::scheduler::ALL_VARS
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
+                .collect(),
+        }
+    }
+
+    /// The value of a scheduler or launcher variable read by [`Env::read`].
+    pub fn scheduler_var(&self, name: &str) -> Option<String> {
+        self.scheduler
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The cache directory: `flag` (`--cache-dir`) if given, else `PIEST_CACHE_DIR` if set and
+    /// not empty, else the platform's cache location.
+    pub fn cache_location(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        flag.map(Path::to_path_buf)
+            .or_else(|| {
+                self.cache_dir
+                    .as_ref()
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(|| self.platform_cache.clone())
+    }
+}
+
+/// A mistake in the command line or environment: reported with exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// How the result is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The two-line human report.
+    Human,
+    /// One JSON object.
+    Json,
+    /// The estimate alone.
+    Quiet,
+}
+
+/// Everything an estimate needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    /// What the library runs.
+    pub spec: RunSpec,
+    /// How the result is printed.
+    pub format: Format,
+    /// One line per chunk on stderr.
+    pub verbose: bool,
+    /// `--quiet`: no warnings on stderr, whatever the format.
+    pub quiet: bool,
+    /// Whether the seed was drawn from the OS.
+    pub random_seed: bool,
+    /// Whether and where the result cache is used.
+    pub cache: CacheChoice,
+    /// Which chunks to count, and where.
+    pub mode: Mode,
+}
+
+/// Which chunks an estimate counts, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The whole run, in this process.
+    Whole,
+    /// One shard: the output is a part for `piest merge`.
+    Shard(ShardId),
+    /// The whole run across the ranks of an MPI world (the `mpi` build under an MPI launcher).
+    Mpi,
+}
+
+/// Builds the estimate's [`Config`].
+pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageError> {
+    let plan = plan(&args.run)?;
+    let launch = Launch::from_env(&|name| env.scheduler_var(name));
+    let mode = mode(args.shard, &launch, env)?;
+    // Ranks that share a node share its cores.
+    let workers = args
+        .workers
+        .unwrap_or_else(|| launch.threads_per_task(default_workers()));
+    let (seed, random_seed) = resolve_seed(args.run.seed);
+    let format = if args.json {
+        Format::Json
+    } else if args.quiet {
+        Format::Quiet
+    } else {
+        Format::Human
+    };
+    Ok(Config {
+        spec: RunSpec {
+            plan,
+            seed,
+            workers,
+            kernel: kernel_from_env(env.kernel.as_deref())?,
+        },
+        format,
+        verbose: args.verbose,
+        quiet: args.quiet,
+        random_seed,
+        cache: cache_choice(&args.cache, env),
+        mode,
+    })
+}
+
+/// Decides the [`Mode`] from `--shard` and the launcher, refusing what would count the same
+/// chunks several times: several tasks of one `srun` or `mpirun` without MPI between them, or
+/// with `--shard` (every task would run the same shard).
+fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, UsageError> {
+    let shard = match shard {
+        None => None,
+        Some(ShardArg::Fixed(id)) => Some(id),
+        Some(ShardArg::Auto) => Some(
+            shard_from_env(&|name| env.scheduler_var(name))
+                .map_err(|e| UsageError(e.to_string()))?,
+        ),
+    };
+    if let Some((name, n)) = launch.many_tasks() {
+        if shard.is_some() {
+            return Err(UsageError(format!(
+                "--shard under a launcher of {n} tasks ({name}={n}): every task would run the \
+                 same shard; start one task per shard (a job array), or run without --shard \
+                 under MPI"
+            )));
+        }
+        if !cfg!(feature = "mpi") {
+            return Err(UsageError(
+                launch.refuse_without_mpi().err().unwrap_or_default(),
+            ));
+        }
+        if !launch.mpi_launcher {
+            // `srun -n 2` without --mpi=pmix: the tasks cannot form one MPI world.
+            return Err(UsageError(launch.check_world(1).err().unwrap_or_default()));
+        }
+    }
+    Ok(match shard {
+        Some(id) => Mode::Shard(id),
+        None if cfg!(feature = "mpi") && launch.mpi_launcher => Mode::Mpi,
+        None => Mode::Whole,
+    })
+}
+
+/// Whether and how an estimate uses the result cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheChoice {
+    /// `--no-cache`: read and write nothing.
+    Off,
+    /// Use the cache in `dir`; `refresh` recomputes every chunk and overwrites its entry.
+    On {
+        /// The cache directory.
+        dir: PathBuf,
+        /// `--refresh`.
+        refresh: bool,
+    },
+    /// Caching was asked for but no directory can be named (no home directory, no
+    /// `PIEST_CACHE_DIR`): the run goes on without it, with this warning.
+    Unavailable(String),
+}
+
+/// Decides the cache use of an estimate from its flags and the environment.
+pub fn cache_choice(flags: &CacheFlags, env: &Env) -> CacheChoice {
+    if flags.no_cache {
+        return CacheChoice::Off;
+    }
+    match env.cache_location(flags.cache_dir.as_deref()) {
+        Some(dir) => CacheChoice::On {
+            dir,
+            refresh: flags.refresh,
+        },
+        None => CacheChoice::Unavailable(
+            "no cache directory (no home directory is known): set PIEST_CACHE_DIR or \
+             --cache-dir; running without the cache"
+                .into(),
+        ),
+    }
+}
+
+/// The directory `piest cache ...` works on: `--cache-dir`, `PIEST_CACHE_DIR` or the default.
+pub fn cache_dir(flag: Option<&Path>, env: &Env) -> Result<PathBuf, UsageError> {
+    env.cache_location(flag).ok_or_else(|| {
+        UsageError("no cache directory (no home directory is known): use --cache-dir DIR".into())
+    })
+}
+
+/// The limits of `piest cache prune`: at least one of size and age.
+pub fn prune_limits(args: &PruneArgs) -> Result<(Option<u64>, Option<Duration>), UsageError> {
+    if args.max_size.is_none() && args.older_than.is_none() {
+        return Err(UsageError(
+            "cache prune needs --max-size SIZE and/or --older-than AGE (e.g. --max-size 50MB)"
+                .into(),
+        ));
+    }
+    Ok((args.max_size, args.older_than))
+}
+
+/// How a sweep's report is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleFormat {
+    /// The aligned table.
+    Table,
+    /// One JSON object with every raw timing.
+    Json,
+    /// CSV, one row per worker count.
+    Csv,
+    /// A Markdown table.
+    Markdown,
+}
+
+/// Everything `piest scale` needs, validated.
+#[derive(Debug)]
+pub struct ScaleConfig {
+    /// What the library sweeps.
+    pub sweep: SweepSpec,
+    /// How the report is printed.
+    pub format: ScaleFormat,
+    /// Where to draw the SVG plot, if anywhere.
+    pub plot: Option<PathBuf>,
+    /// Cores available to this process.
+    pub cores: NonZeroUsize,
+    /// Whether the seed was drawn from the OS.
+    pub random_seed: bool,
+}
+
+/// Builds the sweep's [`ScaleConfig`]; a `--plot` path whose directory does not exist is
+/// refused now, not after the sweep.
+pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageError> {
+    let plan = plan(&args.run)?;
+    let cores = default_workers();
+    if let Some(path) = &args.plot {
+        check_plot_directory(path)?;
+    }
+    let (seed, random_seed) = resolve_seed(args.run.seed);
+    let format = if args.json {
+        ScaleFormat::Json
+    } else if args.csv {
+        ScaleFormat::Csv
+    } else if args.markdown {
+        ScaleFormat::Markdown
+    } else {
+        ScaleFormat::Table
+    };
+    Ok(ScaleConfig {
+        sweep: SweepSpec {
+            plan,
+            seed,
+            kernel: kernel_from_env(env.kernel.as_deref())?,
+            workers: worker_counts(args.workers.as_ref(), cores),
+            runs: args.runs,
+            warmup: args.warmup,
+        },
+        format,
+        plot: args.plot.clone(),
+        cores,
+        random_seed,
+    })
+}
+
+/// The worker counts a `--workers` value names on a machine with `cores` cores. Without one:
+/// 1, 2, 4, … up to twice the cores, plus the core count and twice it, so that the whole machine
+/// and its oversubscription are always measured (6 cores: 1, 2, 4, 6, 8, 12).
+pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZeroUsize> {
+    let cores = cores.get().min(MAX_WORKERS);
+    let twice = (2 * cores).min(MAX_WORKERS);
+    let powers_up_to = |limit: usize| {
+        std::iter::successors(Some(1usize), |p| p.checked_mul(2)).take_while(move |p| *p <= limit)
+    };
+    let mut counts: Vec<usize> = match list {
+        Some(WorkerList::Counts(counts)) => counts.iter().map(|c| c.get()).collect(),
+        Some(WorkerList::PowersOfTwo(limit)) => {
+            powers_up_to(limit.map_or(twice, NonZeroUsize::get)).collect()
+        }
+        None => powers_up_to(twice).chain([cores, twice]).collect(),
+    };
+    counts.sort_unstable();
+    counts.dedup();
+    counts.into_iter().filter_map(NonZeroUsize::new).collect()
+}
+
+/// Refuses a `--plot` path whose directory does not exist.
+fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => return Ok(()),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "invalid --plot '{}': directory '{}' does not exist",
+            path.display(),
+            dir.display()
+        )))
+    }
+}
+
+/// The chunk plan of `--trials` and `--chunk-size`.
+fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
+    Plan::new(run.trials, run.chunk_size).map_err(|e| UsageError(e.to_string()))
+}
+
+/// The seed to use, and whether it was drawn from the OS (`--seed random`).
+fn resolve_seed(seed: SeedArg) -> (u64, bool) {
+    match seed {
+        SeedArg::Fixed(seed) => (seed, false),
+        SeedArg::Random => (rand::random(), true),
+    }
+}
+
+/// The number of cores this process may use (1 if the OS cannot tell).
+pub fn default_workers() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+/// The kernel named by `PIEST_KERNEL` (`auto` or unset: the best this CPU supports).
+pub fn kernel_from_env(value: Option<&str>) -> Result<Kernel, UsageError> {
+    let name = value.map(str::trim).unwrap_or("auto");
+    if name.is_empty() || name.eq_ignore_ascii_case("auto") {
+        return Ok(Kernel::best());
+    }
+    let known: Vec<&str> = Kernel::all().iter().map(|k| k.name()).collect();
+    let kernel = Kernel::all()
+        .into_iter()
+        .find(|k| k.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "invalid PIEST_KERNEL '{name}': expected auto, {}",
+                known.join(", ")
+            ))
+        })?;
+    if !Kernel::available().contains(&kernel) {
+        return Err(UsageError(format!(
+            "PIEST_KERNEL={name} is not supported by this CPU (available: {})",
+            Kernel::available()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(kernel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_flags_decide_the_cache_use() {
+        let flags = |no_cache, refresh, dir: Option<&str>| CacheFlags {
+            cache_dir: dir.map(PathBuf::from),
+            no_cache,
+            refresh,
+        };
+        let env = Env {
+            cache_dir: Some("/env".into()),
+            platform_cache: Some("/home/.cache/piest".into()),
+            ..Env::default()
+        };
+        assert_eq!(
+            cache_choice(&flags(true, false, Some("/d")), &env),
+            CacheChoice::Off
+        );
+        assert_eq!(
+            cache_choice(&flags(false, true, Some("/d")), &env),
+            CacheChoice::On {
+                dir: "/d".into(),
+                refresh: true
+            }
+        );
+        assert_eq!(
+            cache_choice(&flags(false, false, None), &env),
+            CacheChoice::On {
+                dir: "/env".into(),
+                refresh: false
+            }
+        );
+        let homeless = Env::default();
+        assert!(matches!(
+            cache_choice(&flags(false, false, None), &homeless),
+            CacheChoice::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn cache_location_prefers_the_flag_then_the_variable_then_the_platform() {
+        let mut env = Env {
+            cache_dir: Some("/env".into()),
+            platform_cache: Some("/platform".into()),
+            ..Env::default()
+        };
+        let flag = Some(Path::new("/flag"));
+        assert_eq!(env.cache_location(flag), Some("/flag".into()));
+        assert_eq!(env.cache_location(None), Some("/env".into()));
+        env.cache_dir = Some("".into());
+        assert_eq!(env.cache_location(None), Some("/platform".into()));
+        env.cache_dir = None;
+        assert_eq!(env.cache_location(None), Some("/platform".into()));
+        env.platform_cache = None;
+        assert_eq!(env.cache_location(None), None);
+        assert!(cache_dir(None, &env).is_err());
+    }
+
+    #[test]
+    fn prune_needs_a_limit() {
+        let args = |max_size, older_than| PruneArgs {
+            max_size,
+            older_than,
+        };
+        assert!(prune_limits(&args(None, None)).is_err());
+        assert_eq!(prune_limits(&args(Some(5), None)).unwrap(), (Some(5), None));
+    }
+
+    #[test]
+    fn default_worker_counts_reach_twice_the_cores_and_include_the_cores() {
+        let nz = |n| NonZeroUsize::new(n).unwrap();
+        let counts = |list: Option<&WorkerList>, cores| -> Vec<usize> {
+            worker_counts(list, nz(cores))
+                .into_iter()
+                .map(NonZeroUsize::get)
+                .collect()
+        };
+        assert_eq!(counts(None, 1), [1, 2]);
+        assert_eq!(counts(None, 2), [1, 2, 4]);
+        assert_eq!(counts(None, 6), [1, 2, 4, 6, 8, 12]);
+        assert_eq!(counts(None, 8), [1, 2, 4, 8, 16]);
+        let powers = WorkerList::PowersOfTwo(None);
+        assert_eq!(counts(Some(&powers), 6), [1, 2, 4, 8]);
+        let powers = WorkerList::PowersOfTwo(Some(nz(20)));
+        assert_eq!(counts(Some(&powers), 2), [1, 2, 4, 8, 16]);
+        let list = WorkerList::Counts(vec![nz(3), nz(5)]);
+        assert_eq!(counts(Some(&list), 2), [3, 5]);
+    }
+
+    #[test]
+    fn kernel_names_round_trip_and_unknown_names_are_refused() {
+        assert_eq!(kernel_from_env(None).unwrap(), Kernel::best());
+        assert_eq!(kernel_from_env(Some("auto")).unwrap(), Kernel::best());
+        assert_eq!(kernel_from_env(Some("scalar")).unwrap(), Kernel::Scalar);
+        for kernel in Kernel::available() {
+            assert_eq!(kernel_from_env(Some(kernel.name())).unwrap(), kernel);
+        }
+        let err = kernel_from_env(Some("gpu")).unwrap_err().to_string();
+        assert!(err.contains("PIEST_KERNEL 'gpu'"), "{err}");
+    }
+}
