@@ -103,7 +103,7 @@ pub struct EstimateArgs {
     /// Run only shard K of N (0 ≤ K < N) of the chunks and print a part for `piest merge`, or
     /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod
     /// [example: --shard 3/64]
-    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard)]
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, allow_hyphen_values = true)]
     pub shard: Option<ShardArg>,
 
     /// How the result cache is used.
