@@ -318,7 +318,7 @@ mod tests {
         let parts = parse_all(&text).unwrap();
         assert_eq!(parts.len(), 1);
         let tally = parts[0].tally().unwrap();
-        assert_eq!(tally.ranges(), &[3..6]);
+        assert_eq!(tally.ranges(), std::slice::from_ref(&(3..6)));
         assert_eq!((tally.trials(), tally.inside()), (30, 22));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         for field in [

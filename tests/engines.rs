@@ -371,7 +371,10 @@ impl Drop for Cluster {
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            let _ = Command::new("kill").arg(&pid).status();
+            let _ = Command::new("kill")
+                .arg(&pid)
+                .stderr(std::process::Stdio::null())
+                .status();
         }
     }
 }
