@@ -24,6 +24,8 @@ use crate::sampler::{Kernel, LANES, LaneStates};
 use crate::tally::{ChunkSources, Tally, TallyKey};
 
 mod block;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 
 /// Trials counted between two looks at the cancellation flag and two progress reports: a
 /// multiple of the lane count (so a chunk can be counted in pieces) worth about a millisecond.

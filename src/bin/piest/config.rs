@@ -8,12 +8,16 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use piest::part::ShardId;
 use piest::runner::RunSpec;
 use piest::scale::SweepSpec;
+use piest::scheduler::{Launch, shard_from_env};
 use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
-use crate::cli::{CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList};
+use crate::cli::{
+    CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, ShardArg, WorkerList,
+};
 
 /// The environment as piest uses it, read once at start-up.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +29,9 @@ pub struct Env {
     /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest` on
     /// Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
     pub platform_cache: Option<PathBuf>,
+    /// The scheduler's and MPI launcher's variables that are set, by name
+    /// ([`piest::scheduler::ALL_VARS`]: `--shard auto`, MPI, the N-fold-run guard).
+    pub scheduler: Vec<(&'static str, String)>,
 }
 
 impl Env {
@@ -34,7 +41,19 @@ impl Env {
             kernel: std::env::var("PIEST_KERNEL").ok(),
             cache_dir: std::env::var_os("PIEST_CACHE_DIR"),
             platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
+            scheduler: piest::scheduler::ALL_VARS
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
+                .collect(),
         }
+    }
+
+    /// The value of a scheduler or launcher variable read by [`Env::read`].
+    pub fn scheduler_var(&self, name: &str) -> Option<String> {
+        self.scheduler
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// The cache directory: `flag` (`--cache-dir`) if given, else `PIEST_CACHE_DIR` if set and
@@ -82,12 +101,30 @@ pub struct Config {
     pub random_seed: bool,
     /// Whether and where the result cache is used.
     pub cache: CacheChoice,
+    /// Which chunks to count, and where.
+    pub mode: Mode,
+}
+
+/// Which chunks an estimate counts, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The whole run, in this process.
+    Whole,
+    /// One shard: the output is a part for `piest merge`.
+    Shard(ShardId),
+    /// The whole run across the ranks of an MPI world (the `mpi` build under an MPI launcher).
+    Mpi,
 }
 
 /// Builds the estimate's [`Config`].
 pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageError> {
     let plan = plan(&args.run)?;
-    let workers = args.workers.unwrap_or_else(default_workers);
+    let launch = Launch::from_env(&|name| env.scheduler_var(name));
+    let mode = mode(args.shard, &launch, env)?;
+    // Ranks that share a node share its cores.
+    let workers = args
+        .workers
+        .unwrap_or_else(|| launch.threads_per_task(default_workers()));
     let (seed, random_seed) = resolve_seed(args.run.seed);
     let format = if args.json {
         Format::Json
@@ -108,6 +145,44 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         quiet: args.quiet,
         random_seed,
         cache: cache_choice(&args.cache, env),
+        mode,
+    })
+}
+
+/// Decides the [`Mode`] from `--shard` and the launcher, refusing what would count the same
+/// chunks several times: several tasks of one `srun` or `mpirun` without MPI between them, or
+/// with `--shard` (every task would run the same shard).
+fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, UsageError> {
+    let shard = match shard {
+        None => None,
+        Some(ShardArg::Fixed(id)) => Some(id),
+        Some(ShardArg::Auto) => Some(
+            shard_from_env(&|name| env.scheduler_var(name))
+                .map_err(|e| UsageError(e.to_string()))?,
+        ),
+    };
+    if let Some((name, n)) = launch.many_tasks() {
+        if shard.is_some() {
+            return Err(UsageError(format!(
+                "--shard under a launcher of {n} tasks ({name}={n}): every task would run the \
+                 same shard; start one task per shard (a job array), or run without --shard \
+                 under MPI"
+            )));
+        }
+        if !cfg!(feature = "mpi") {
+            return Err(UsageError(
+                launch.refuse_without_mpi().err().unwrap_or_default(),
+            ));
+        }
+        if !launch.mpi_launcher {
+            // `srun -n 2` without --mpi=pmix: the tasks cannot form one MPI world.
+            return Err(UsageError(launch.check_world(1).err().unwrap_or_default()));
+        }
+    }
+    Ok(match shard {
+        Some(id) => Mode::Shard(id),
+        None if cfg!(feature = "mpi") && launch.mpi_launcher => Mode::Mpi,
+        None => Mode::Whole,
     })
 }
 

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Some(Command::Scale(args)) => cmd::scale::run(&args, &env, cancel),
         Some(Command::Stream(args)) => cmd::stream::run(&args, cancel),
         Some(Command::Cache(args)) => cmd::cache::run(&args, &env),
+        Some(Command::Merge(args)) => cmd::merge::run(&args),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     let status = match (interrupt.received(), result) {
@@ -38,9 +39,12 @@ fn main() -> ExitCode {
         (None, Err(err)) if is_cancelled(&err) => ExitStatus::Interrupted(Signal::Interrupt),
         (None, Err(err)) => {
             stderr_line(&format!("piest: error: {err:#}"));
-            match err.downcast_ref::<UsageError>() {
-                Some(_) => ExitStatus::Usage,
-                None => ExitStatus::Error,
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitStatus::Usage
+            } else if err.downcast_ref::<cmd::merge::MergeRefused>().is_some() {
+                ExitStatus::MergeRefused
+            } else {
+                ExitStatus::Error
             }
         }
     };

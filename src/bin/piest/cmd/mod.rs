@@ -3,5 +3,6 @@
 
 pub mod cache;
 pub mod estimate;
+pub mod merge;
 pub mod scale;
 pub mod stream;
