@@ -1,10 +1,12 @@
-//! Trials per second of every sampling kernel, of a naive two-`f64` sampler for comparison, and
-//! of the whole runner at 1 and N workers. Fixed seeds; criterion reports throughput in
-//! trials ("elements") per second.
+//! Trials per second of every sampling kernel this CPU runs (`kernel/scalar`, `kernel/portable`,
+//! `kernel/avx2`, `kernel/avx512`, `kernel/neon`; the others are listed as skipped on stderr), of
+//! a naive two-`f64` sampler for comparison, and of the whole runner at 1 and N workers. Fixed
+//! seeds; criterion reports throughput in trials ("elements") per second.
 //!
 //! ```sh
-//! cargo bench --bench sampling              # everything
-//! cargo bench --bench sampling -- kernel/   # the kernels only
+//! cargo bench --bench sampling                # everything
+//! cargo bench --bench sampling -- kernel/     # the kernels only
+//! cargo bench --bench sampling -- kernel/avx  # the AVX2 and AVX-512 kernels side by side
 //! ```
 
 use std::hint::black_box;
@@ -26,7 +28,15 @@ fn kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("kernel");
     group.throughput(Throughput::Elements(TRIALS));
     group.measurement_time(Duration::from_secs(3));
-    for kernel in Kernel::available() {
+    for kernel in Kernel::all() {
+        let missing = kernel.missing_features();
+        if !missing.is_empty() {
+            eprintln!(
+                "kernel/{kernel}: skipped, this CPU is missing: {}",
+                missing.join(", ")
+            );
+            continue;
+        }
         let mut states = LaneStates::for_chunk(1, 2);
         group.bench_function(kernel.name(), |b| {
             b.iter(|| kernel.count(black_box(&mut states), black_box(TRIALS)))

@@ -12,7 +12,7 @@
 
 #[cfg(target_arch = "x86_64")]
 fn main() {
-    use piest::sampler::{Kernel, LaneStates, avx2};
+    use piest::sampler::{Kernel, LaneStates, avx2, avx512};
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
     use std::hint::black_box;
@@ -27,6 +27,10 @@ fn main() {
     println!(
         "TSC: {:.4} GHz; fastest of {repeats} timed blocks per kernel",
         tsc_hz / 1e9
+    );
+    println!(
+        "core clock: {:.4} GHz (TSC rate × core cycles per TSC tick from the add chain)",
+        tsc_hz * core_cycles_per_tsc_tick() / 1e9
     );
 
     let time = |name: &str, trials: u64, f: &dyn Fn(&mut LaneStates, u64) -> u64| {
@@ -60,6 +64,14 @@ fn main() {
     if avx2::is_supported() {
         time("avx2", block, &|s, n| avx2::count_split::<3>(s, n));
         time("avx2 8+4", block, &|s, n| avx2::count_split::<2>(s, n));
+    }
+    if avx512::is_supported() {
+        time("avx512", block, &|s, n| avx512::count(s, n));
+    } else {
+        println!(
+            "avx512      skipped: this CPU lacks {}",
+            avx512::missing_features().join(", ")
+        );
     }
     // For comparison, not piest's algorithm: two uniform f64 per trial from rand's SmallRng.
     let rng = std::cell::RefCell::new(SmallRng::seed_from_u64(1));

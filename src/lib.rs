@@ -27,11 +27,14 @@
 
 pub mod cache;
 pub mod error;
+pub mod merge;
+pub mod part;
 pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod sampler;
 pub mod scale;
+pub mod scheduler;
 pub mod stats;
 pub mod tally;
 

@@ -144,10 +144,10 @@ impl Tally {
             if range.is_empty() {
                 continue;
             }
-            if let Some(last) = tally.ranges.last() {
-                if range.start < last.end {
-                    return Err(TallyError::Overlap(range.start..last.end.min(range.end)));
-                }
+            if let Some(last) = tally.ranges.last()
+                && range.start < last.end
+            {
+                return Err(TallyError::Overlap(range.start..last.end.min(range.end)));
             }
             tally.push(range);
         }

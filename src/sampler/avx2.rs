@@ -45,8 +45,26 @@ use super::{LANES, LaneStates, portable};
 /// are scalar.
 pub const BEST_VECTORS: usize = 3;
 
-/// Whether this CPU can run the AVX2 kernel (AVX2 for the vectors, BMI2 for the scalar lanes'
-/// non-destructive shifts and rotates).
+/// The CPU features the kernel uses, by their `is_x86_feature_detected!` names: AVX2 for the
+/// vectors, BMI2 for the scalar lanes' non-destructive shifts and rotates.
+pub const FEATURES: [&str; 2] = ["avx2", "bmi2"];
+
+/// The features in [`FEATURES`] this CPU lacks (empty: it runs the kernel).
+pub fn missing_features() -> Vec<&'static str> {
+    // `is_x86_feature_detected!` takes only literals, hence one line per feature.
+    let present = [
+        is_x86_feature_detected!("avx2"),
+        is_x86_feature_detected!("bmi2"),
+    ];
+    FEATURES
+        .into_iter()
+        .zip(present)
+        .filter(|&(_, present)| !present)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Whether this CPU can run the AVX2 kernel.
 pub fn is_supported() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("bmi2")
 }
@@ -203,38 +221,13 @@ fn outside_mask(w: __m256i, sign: __m256i) -> __m256i {
 mod tests {
     use super::*;
 
-    /// Words on both sides of the circle: for each x, the largest y inside and the next y.
-    fn boundary_words() -> Vec<u64> {
-        let mut words = vec![0, u64::MAX, 0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF];
-        for x in [
-            0u64,
-            1,
-            2,
-            3,
-            1 << 16,
-            3_037_000_499,
-            3_037_000_500,
-            (1 << 32) - 1,
-        ]
-        .into_iter()
-        .chain((0..200).map(|i| i * 21_474_836 + 12_345))
-        {
-            // Largest y with x² + y² < 2^64, i.e. y² ≤ 2^64 − 1 − x².
-            let y = (u64::MAX - x * x).isqrt().min((1 << 32) - 1);
-            words.push(x << 32 | y);
-            if y < (1 << 32) - 1 {
-                words.push(x << 32 | (y + 1));
-            }
-        }
-        words
-    }
-
     #[test]
     fn vector_inside_test_is_exact_at_the_boundary() {
         if !is_supported() {
+            eprintln!("skipped: this CPU lacks AVX2 or BMI2");
             return;
         }
-        let words = boundary_words();
+        let words = super::super::tests::boundary_words();
         for quad in words.chunks(4) {
             let mut w = [0u64; 4];
             w[..quad.len()].copy_from_slice(quad);

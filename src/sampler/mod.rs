@@ -44,8 +44,12 @@
 
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+#[cfg(target_arch = "aarch64")]
+pub mod neon;
 mod portable;
-mod reference;
+mod scalar;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rand_xoshiro::rand_core::{Rng, SeedableRng};
@@ -119,30 +123,82 @@ fn state_words(rng: &Xoshiro256PlusPlus) -> [u64; 4] {
 /// Which implementation of the algorithm counts the trials. All give identical counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// One `rand_xoshiro` generator per lane, stepped in trial order: the readable reference.
+    /// The reference: one `rand_xoshiro` generator per lane, stepped in trial order.
     Scalar,
     /// All lanes stepped together in plain arrays, left to the compiler's auto-vectorizer.
     Portable,
     /// Hand-written AVX2 intrinsics, chosen at run time on x86-64 CPUs with AVX2 and BMI2.
     Avx2,
+    /// Hand-written AVX-512 intrinsics on 256-bit registers, chosen at run time on x86-64 CPUs
+    /// with AVX-512F, AVX-512VL and POPCNT.
+    Avx512,
+    /// Hand-written NEON intrinsics, on every aarch64 CPU (NEON is part of the base
+    /// architecture there).
+    Neon,
+}
+
+/// Why a kernel name was refused by [`Kernel::from_name`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    /// No kernel has this name.
+    #[error("unknown kernel '{name}': expected auto, {}", names(&Kernel::all()))]
+    Unknown {
+        /// The name as given.
+        name: String,
+    },
+    /// The kernel exists but this CPU cannot run it.
+    #[error(
+        "the {} kernel cannot run on this CPU: {}; kernels this CPU runs: auto, {}",
+        kernel.name(),
+        lack_text(.missing),
+        names(&Kernel::available())
+    )]
+    Unsupported {
+        /// The kernel asked for.
+        kernel: Kernel,
+        /// What this CPU lacks (see [`Kernel::missing_features`]).
+        missing: Vec<&'static str>,
+    },
+}
+
+/// Kernel names joined by commas, for messages.
+fn names(kernels: &[Kernel]) -> String {
+    kernels
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a CPU lacks, in words: features, or a whole architecture.
+fn lack_text(missing: &[&str]) -> String {
+    match missing {
+        [arch] if arch.ends_with(" CPU") => format!("it needs an {arch}"),
+        _ => format!("it lacks {}", missing.join(", ")),
+    }
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU supports.
+    /// The fastest kernel this CPU supports: what `auto` chooses.
     pub fn best() -> Self {
-        if Kernel::Avx2.is_supported() {
-            Kernel::Avx2
-        } else {
-            Kernel::Portable
-        }
+        [Kernel::Avx512, Kernel::Avx2, Kernel::Neon]
+            .into_iter()
+            .find(|k| k.is_supported())
+            .unwrap_or(Kernel::Portable)
     }
 
-    /// Every kernel piest has, whether or not this CPU can run it.
+    /// Every kernel piest has, whether or not this CPU can run it, the reference first.
     pub fn all() -> Vec<Kernel> {
-        vec![Kernel::Scalar, Kernel::Portable, Kernel::Avx2]
+        vec![
+            Kernel::Scalar,
+            Kernel::Portable,
+            Kernel::Avx2,
+            Kernel::Avx512,
+            Kernel::Neon,
+        ]
     }
 
-    /// Kernels this CPU can run, the reference first.
+    /// Kernels this CPU can run, the reference first (the order of [`Kernel::all`]).
     pub fn available() -> Vec<Kernel> {
         Kernel::all()
             .into_iter()
@@ -152,12 +208,25 @@ impl Kernel {
 
     /// Whether this CPU can run the kernel.
     pub fn is_supported(self) -> bool {
+        self.missing_features().is_empty()
+    }
+
+    /// What this CPU lacks to run the kernel: CPU feature names as
+    /// `is_x86_feature_detected!` spells them, or the architecture the kernel needs (such as
+    /// `"aarch64 CPU"`). Empty when the kernel runs here.
+    pub fn missing_features(self) -> Vec<&'static str> {
         match self {
-            Kernel::Scalar | Kernel::Portable => true,
+            Kernel::Scalar | Kernel::Portable => Vec::new(),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => avx2::is_supported(),
+            Kernel::Avx2 => avx2::missing_features(),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => avx512::missing_features(),
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 => false,
+            Kernel::Avx2 | Kernel::Avx512 => vec!["x86-64 CPU"],
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => Vec::new(),
+            #[cfg(not(target_arch = "aarch64"))]
+            Kernel::Neon => vec!["aarch64 CPU"],
         }
     }
 
@@ -167,6 +236,28 @@ impl Kernel {
             Kernel::Scalar => "scalar",
             Kernel::Portable => "portable",
             Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+            Kernel::Neon => "neon",
+        }
+    }
+
+    /// The kernel a `PIEST_KERNEL`-style setting names: a kernel's [`name`](Kernel::name), or
+    /// `auto` (or nothing but spaces) for [`Kernel::best`]; case and surrounding spaces are
+    /// ignored. A kernel this CPU cannot run is refused, naming what the CPU lacks.
+    pub fn from_name(name: &str) -> Result<Kernel, KernelError> {
+        let name = name.trim();
+        if name.is_empty() || name.eq_ignore_ascii_case("auto") {
+            return Ok(Kernel::best());
+        }
+        let kernel = Kernel::all()
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| KernelError::Unknown { name: name.into() })?;
+        let missing = kernel.missing_features();
+        if missing.is_empty() {
+            Ok(kernel)
+        } else {
+            Err(KernelError::Unsupported { kernel, missing })
         }
     }
 
@@ -179,13 +270,23 @@ impl Kernel {
     /// If this CPU cannot run the kernel ([`Kernel::is_supported`] is false).
     pub fn count(self, states: &mut LaneStates, trials: u64) -> u64 {
         match self {
-            Kernel::Scalar => reference::count(states, trials),
+            Kernel::Scalar => scalar::count(states, trials),
             Kernel::Portable => portable::count(states, trials),
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => avx2::count(states, trials),
-            #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 => panic!("the avx2 kernel needs an x86-64 CPU"),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => avx512::count(states, trials),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => neon::count(states, trials),
+            other => panic!("the {} kernel cannot run on this CPU", other.name()),
         }
+    }
+}
+
+impl std::fmt::Display for Kernel {
+    /// The kernel's [`name`](Kernel::name), padded as the format asks.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
     }
 }
 
@@ -217,6 +318,32 @@ mod equivalence;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Words on both sides of the circle: for each x, the largest y inside and the next y.
+    pub(super) fn boundary_words() -> Vec<u64> {
+        let mut words = vec![0, u64::MAX, 0xFFFF_FFFF_0000_0000, 0xFFFF_FFFF];
+        for x in [
+            0u64,
+            1,
+            2,
+            3,
+            1 << 16,
+            3_037_000_499,
+            3_037_000_500,
+            (1 << 32) - 1,
+        ]
+        .into_iter()
+        .chain((0..200).map(|i| i * 21_474_836 + 12_345))
+        {
+            // Largest y with x² + y² < 2^64, i.e. y² ≤ 2^64 − 1 − x².
+            let y = (u64::MAX - x * x).isqrt().min((1 << 32) - 1);
+            words.push(x << 32 | y);
+            if y < (1 << 32) - 1 {
+                words.push(x << 32 | (y + 1));
+            }
+        }
+        words
+    }
 
     #[test]
     fn lane_states_are_the_documented_blake3_output() {

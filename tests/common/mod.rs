@@ -4,7 +4,7 @@
 
 use assert_cmd::Command;
 
-/// The `piest` binary with every `PIEST_*` variable cleared and the cache (if any) pointed at a
+/// The `piest` binary with every `PIEST_*` variable (and every scheduler variable) cleared and the cache (if any) pointed at a
 /// fresh temporary directory, so tests never see the user's environment or each other's files.
 pub struct Piest {
     /// Keeps the temporary directory alive as long as the command.
@@ -31,6 +31,10 @@ impl Piest {
             if key.to_string_lossy().starts_with("PIEST_") {
                 cmd.env_remove(key);
             }
+        }
+        // A scheduler's or MPI launcher's variables would change what an estimate does.
+        for name in piest::scheduler::ALL_VARS {
+            cmd.env_remove(name);
         }
         cmd.env("PIEST_CACHE_DIR", self.dir.path().join("cache"));
         cmd

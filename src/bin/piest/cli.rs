@@ -13,10 +13,11 @@ use piest::plan::DEFAULT_CHUNK_SIZE;
 
 pub mod parse;
 
-pub use parse::{SeedArg, WorkerList};
+pub use parse::{SeedArg, ShardArg, WorkerList};
 use parse::{
     parse_age, parse_chunk_range, parse_chunk_size, parse_plot_path, parse_runs, parse_seed,
-    parse_size, parse_trials, parse_u64_seed, parse_warmup, parse_worker_list, parse_workers,
+    parse_shard, parse_size, parse_trials, parse_u64_seed, parse_warmup, parse_worker_list,
+    parse_workers,
 };
 
 const EXAMPLES: &str = "\
@@ -35,13 +36,17 @@ Examples:
 
 The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
 Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
+A run split with --shard K/N over many machines merges exactly with `piest merge`.
 
 Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot) may start with ~/ for $HOME.
 
 Environment:
   PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
-  PIEST_KERNEL        auto (default), scalar, portable or avx2: force a sampling kernel; all
-                      give identical counts, `--json` reports which one ran";
+  PIEST_KERNEL        auto (default), scalar, portable, avx2, avx512 or neon: force a sampling
+                      kernel (one this CPU cannot run is refused); all give identical counts,
+                      `--json` reports which one ran
+  PIEST_SHARD_COUNT   the shard count for --shard auto (required in a Kubernetes Indexed Job:
+                      set it to `completions`); it keeps a retried Slurm task its index";
 
 /// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
 #[derive(Debug, Parser)]
@@ -102,6 +107,12 @@ pub struct EstimateArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Run only shard K of N (0 ≤ K < N) of the chunks and print a part for `piest merge`, or
+    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod
+    /// [example: --shard 3/64]
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, allow_hyphen_values = true)]
+    pub shard: Option<ShardArg>,
+
     /// How the result cache is used.
     #[command(flatten)]
     pub cache: CacheFlags,
@@ -141,6 +152,10 @@ pub enum Command {
     /// Inspect or shrink the result cache of chunk counts [example: piest cache info]
     Cache(CacheArgs),
 
+    /// Combine the parts written by `piest --shard K/N --json` into the estimate of the whole
+    /// run, bit-identical to a single run's [example: piest merge part-*.json]
+    Merge(MergeArgs),
+
     /// Print a tab-completion script for a shell on stdout [example: piest completions bash >
     /// ~/.local/share/bash-completion/completions/piest]
     Completions(CompletionsArgs),
@@ -148,6 +163,24 @@ pub enum Command {
     /// Print the manual page (roff) on stdout [example: piest man >
     /// ~/.local/share/man/man1/piest.1]
     Man,
+}
+
+/// Options of `piest merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Part files, in any order; `-` reads parts from stdin (several may follow one another)
+    /// [example: part-*.json]
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Print one JSON object instead of text [example: --json]
+    #[arg(long)]
+    pub json: bool,
+
+    /// Combine an incomplete set of parts into a partial estimate that says which shards it
+    /// lacks, instead of refusing it [example: --allow-partial]
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Options of `piest completions`.

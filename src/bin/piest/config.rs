@@ -8,13 +8,16 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use piest::part::ShardId;
 use piest::runner::RunSpec;
 use piest::scale::SweepSpec;
+use piest::scheduler::{Launch, shard_from_env};
 use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
 use crate::cli::{
-    CacheArgs, CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList,
+    CacheArgs, CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, ShardArg,
+    WorkerList,
 };
 
 /// Every environment variable piest reads, and what it means: the one table behind the
@@ -27,7 +30,30 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "PIEST_KERNEL",
         "The sampling kernel: auto (the default: the fastest this CPU supports), scalar, \
-         portable or avx2. Every kernel gives identical counts; --json reports which one ran.",
+         portable, avx2, avx512 or neon; one this CPU cannot run is refused. Every kernel gives \
+         identical counts; --json reports which one ran.",
+    ),
+    (
+        "PIEST_SHARD_COUNT",
+        "The shard count for --shard auto (required in a Kubernetes Indexed Job: set it to the \
+         Job's completions); it keeps a retried Slurm array task its index.",
+    ),
+    (
+        "SLURM_ARRAY_TASK_ID",
+        "With --shard auto, the shard of a Slurm job array task (with SLURM_ARRAY_TASK_COUNT, \
+         SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_MAX).",
+    ),
+    (
+        "JOB_COMPLETION_INDEX",
+        "With --shard auto, the shard of a pod of a Kubernetes Indexed Job (with \
+         PIEST_SHARD_COUNT).",
+    ),
+    (
+        "OMPI_COMM_WORLD_SIZE",
+        "With PMI_SIZE, PMIX_RANK, PMI_RANK, SLURM_STEP_NUM_TASKS, OMPI_COMM_WORLD_LOCAL_SIZE, \
+         MPI_LOCALNRANKS, PMI_LOCAL_SIZE and SLURM_STEP_TASKS_PER_NODE: the launcher's tasks. \
+         Several tasks of one mpirun or srun run one estimate across MPI ranks (with the mpi \
+         feature) or are refused, since each would count the same chunks.",
     ),
     (
         "XDG_CACHE_HOME",
@@ -53,6 +79,9 @@ pub struct Env {
     /// The home directory (`$HOME`, else the OS's record of the user): what a leading `~`
     /// in a path the user gives stands for.
     pub home: Option<PathBuf>,
+    /// The scheduler's and MPI launcher's variables that are set, by name
+    /// ([`piest::scheduler::ALL_VARS`]: `--shard auto`, MPI, the N-fold-run guard).
+    pub scheduler: Vec<(&'static str, String)>,
 }
 
 impl Env {
@@ -63,7 +92,19 @@ impl Env {
             cache_dir: std::env::var_os("PIEST_CACHE_DIR"),
             platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
             home: dirs::home_dir(),
+            scheduler: piest::scheduler::ALL_VARS
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
+                .collect(),
         }
+    }
+
+    /// The value of a scheduler or launcher variable read by [`Env::read`].
+    pub fn scheduler_var(&self, name: &str) -> Option<String> {
+        self.scheduler
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// The cache directory: `flag` (`--cache-dir`) if given, else `PIEST_CACHE_DIR` if set and
@@ -133,12 +174,30 @@ pub struct Config {
     pub random_seed: bool,
     /// Whether and where the result cache is used.
     pub cache: CacheChoice,
+    /// Which chunks to count, and where.
+    pub mode: Mode,
+}
+
+/// Which chunks an estimate counts, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The whole run, in this process.
+    Whole,
+    /// One shard: the output is a part for `piest merge`.
+    Shard(ShardId),
+    /// The whole run across the ranks of an MPI world (the `mpi` build under an MPI launcher).
+    Mpi,
 }
 
 /// Builds the estimate's [`Config`].
 pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageError> {
     let plan = plan(&args.run)?;
-    let workers = args.workers.unwrap_or_else(default_workers);
+    let launch = Launch::from_env(&|name| env.scheduler_var(name));
+    let mode = mode(args.shard, &launch, env)?;
+    // Ranks that share a node share its cores.
+    let workers = args
+        .workers
+        .unwrap_or_else(|| launch.threads_per_task(default_workers()));
     let (seed, random_seed) = resolve_seed(args.run.seed);
     let format = if args.json {
         Format::Json
@@ -159,6 +218,44 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         quiet: args.quiet,
         random_seed,
         cache: cache_choice(&args.cache, env)?,
+        mode,
+    })
+}
+
+/// Decides the [`Mode`] from `--shard` and the launcher, refusing what would count the same
+/// chunks several times: several tasks of one `srun` or `mpirun` without MPI between them, or
+/// with `--shard` (every task would run the same shard).
+fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, UsageError> {
+    let shard = match shard {
+        None => None,
+        Some(ShardArg::Fixed(id)) => Some(id),
+        Some(ShardArg::Auto) => Some(
+            shard_from_env(&|name| env.scheduler_var(name))
+                .map_err(|e| UsageError(e.to_string()))?,
+        ),
+    };
+    if let Some((name, n)) = launch.many_tasks() {
+        if shard.is_some() {
+            return Err(UsageError(format!(
+                "--shard under a launcher of {n} tasks ({name}={n}): every task would run the \
+                 same shard; start one task per shard (a job array), or run without --shard \
+                 under MPI"
+            )));
+        }
+        if !cfg!(feature = "mpi") {
+            return Err(UsageError(
+                launch.refuse_without_mpi().err().unwrap_or_default(),
+            ));
+        }
+        if !launch.mpi_launcher {
+            // `srun -n 2` without --mpi=pmix: the tasks cannot form one MPI world.
+            return Err(UsageError(launch.check_world(1).err().unwrap_or_default()));
+        }
+    }
+    Ok(match shard {
+        Some(id) => Mode::Shard(id),
+        None if cfg!(feature = "mpi") && launch.mpi_launcher => Mode::Mpi,
+        None => Mode::Whole,
     })
 }
 
@@ -351,31 +448,7 @@ pub fn default_workers() -> NonZeroUsize {
 
 /// The kernel named by `PIEST_KERNEL` (`auto` or unset: the best this CPU supports).
 pub fn kernel_from_env(value: Option<&str>) -> Result<Kernel, UsageError> {
-    let name = value.map(str::trim).unwrap_or("auto");
-    if name.is_empty() || name.eq_ignore_ascii_case("auto") {
-        return Ok(Kernel::best());
-    }
-    let known: Vec<&str> = Kernel::all().iter().map(|k| k.name()).collect();
-    let kernel = Kernel::all()
-        .into_iter()
-        .find(|k| k.name().eq_ignore_ascii_case(name))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "invalid PIEST_KERNEL '{name}': expected auto, {}",
-                known.join(", ")
-            ))
-        })?;
-    if !Kernel::available().contains(&kernel) {
-        return Err(UsageError(format!(
-            "PIEST_KERNEL={name} is not supported by this CPU (available: {})",
-            Kernel::available()
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Ok(kernel)
+    Kernel::from_name(value.unwrap_or("auto")).map_err(|e| UsageError(format!("PIEST_KERNEL: {e}")))
 }
 
 #[cfg(test)]
@@ -490,6 +563,15 @@ mod tests {
         for name in ["PIEST_CACHE_DIR", "PIEST_KERNEL", "XDG_CACHE_HOME", "HOME"] {
             assert!(VARIABLES.iter().any(|(v, _)| *v == name), "{name}");
         }
+        // The scheduler's and launchers' variables, each named in the table.
+        for name in piest::scheduler::ALL_VARS {
+            assert!(
+                VARIABLES
+                    .iter()
+                    .any(|(v, meaning)| *v == name || meaning.contains(name)),
+                "{name} is read but not in VARIABLES"
+            );
+        }
     }
 
     #[test]
@@ -533,6 +615,9 @@ mod tests {
             assert_eq!(kernel_from_env(Some(kernel.name())).unwrap(), kernel);
         }
         let err = kernel_from_env(Some("gpu")).unwrap_err().to_string();
-        assert!(err.contains("PIEST_KERNEL 'gpu'"), "{err}");
+        assert!(
+            err.starts_with("PIEST_KERNEL: unknown kernel 'gpu'"),
+            "{err}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | runtime error (I/O, a bug such as runs that disagree); the message says which |
 //! | 2 | usage error: a bad flag, value or environment variable (one line on stderr, nothing on stdout) |
-//! | 3 | reserved: `piest merge` refused its parts (different runs, overlaps, missing shards) |
+//! | 3 | `piest merge` refused its parts (different runs, duplicates or overlaps, missing shards, a file that is not a part) |
 //! | 4 | reserved: `piest cache verify` found cached counts that differ from a recomputation |
 //! | 5 | reserved: a precision target was not reached before the `--trials` cap |
 //! | killed by SIGINT, SIGTERM or SIGHUP | the signal stopped the command; completed chunks were stored first. Shells show 128 + the signal number: 130, 143, 129 |
@@ -60,11 +60,11 @@ pub enum ExitStatus {
     Error,
     /// The command line or environment was wrong: one line on stderr, nothing on stdout.
     Usage,
-    /// `piest merge` refused its parts (reserved for the merge command).
-    #[allow(dead_code)] // Reserved: scripts may rely on the number before the command exists.
+    /// `piest merge` refused its parts: different runs, duplicated or overlapping parts, missing
+    /// shards, or a file that is not a part.
     MergeRefused,
     /// `piest cache verify` found cached counts that differ (reserved for the verify command).
-    #[allow(dead_code)] // Reserved, as above.
+    #[allow(dead_code)] // Reserved: scripts may rely on the number before the command exists.
     VerifyDifferences,
     /// A precision target was not reached before the `--trials` cap (reserved for
     /// `--target-error`).

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Some(Command::Cache(args)) => cmd::cache::run(&args, &env),
         Some(Command::Completions(args)) => cmd::completions::run(&args),
         Some(Command::Man) => cmd::man::run(),
+        Some(Command::Merge(args)) => cmd::merge::run(&args),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     let status = match (interrupt.received(), result) {
@@ -46,9 +47,12 @@ fn main() -> ExitCode {
         (None, Err(err)) if is_cancelled(&err) => ExitStatus::Interrupted(Signal::Interrupt),
         (None, Err(err)) => {
             stderr_line(&format!("piest: error: {}", error_message(&err)));
-            match err.downcast_ref::<UsageError>() {
-                Some(_) => ExitStatus::Usage,
-                None => ExitStatus::Error,
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitStatus::Usage
+            } else if err.downcast_ref::<cmd::merge::MergeRefused>().is_some() {
+                ExitStatus::MergeRefused
+            } else {
+                ExitStatus::Error
             }
         }
     };

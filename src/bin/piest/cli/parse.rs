@@ -24,6 +24,23 @@ pub enum SeedArg {
     Random,
 }
 
+/// The `--shard` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardArg {
+    /// An explicit shard `K/N`.
+    Fixed(piest::part::ShardId),
+    /// Read from the scheduler's environment (`auto`).
+    Auto,
+}
+
+/// `--shard`: `K/N` with `0 ≤ K < N`, or `auto`.
+pub fn parse_shard(text: &str) -> Result<ShardArg, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(ShardArg::Auto);
+    }
+    piest::scheduler::parse_shard(text).map(ShardArg::Fixed)
+}
+
 /// Parses a positive whole count: digits with optional `_` separators, or decimal scientific
 /// notation that denotes a whole number (`1e8`, `2.5e9`). The result is exact, never rounded.
 pub fn parse_count(text: &str) -> Result<u64, String> {

@@ -1,13 +1,18 @@
-//! `piest [OPTIONS]`: one estimate, with the result cache unless told otherwise.
+//! `piest [OPTIONS]`: one estimate, with the result cache unless told otherwise: the whole run
+//! in this process, one shard of it (`--shard`: a part for `piest merge`), or the whole run
+//! across MPI ranks (the `mpi` build under an MPI launcher).
 
 use std::io::{self, IsTerminal};
 use std::sync::atomic::AtomicBool;
 
 use piest::cache::{Cache, CacheSession};
+use piest::part::{PartReport, ShardId};
 use piest::report::Report;
+use piest::runner::{Observer, RunSpec};
+use piest::tally::Tally;
 
 use crate::cli::EstimateArgs;
-use crate::config::{self, CacheChoice, Env, Format};
+use crate::config::{self, CacheChoice, Env, Format, Mode};
 use crate::output::progress::Feedback;
 use crate::output::{self, stderr_line, write_stdout};
 
@@ -22,8 +27,16 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
         }
     };
 
+    let spec = &config.spec;
     let show_bar = config.format == Format::Human && io::stderr().is_terminal();
-    let feedback = Feedback::new(config.spec.plan.trials(), show_bar, config.verbose);
+    let to_count = match config.mode {
+        Mode::Shard(s) => spec
+            .plan
+            .shard(s.index, s.count)
+            .map_or(0, |r| spec.plan.trials_in(&r)),
+        Mode::Whole | Mode::Mpi => spec.plan.trials(),
+    };
+    let feedback = Feedback::new(to_count, show_bar, config.verbose);
     let session = match &config.cache {
         CacheChoice::On { dir, refresh } => Some(CacheSession::open(Cache::new(dir), !refresh)),
         CacheChoice::Off => None,
@@ -36,8 +49,19 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
     if let Some(session) = &session {
         warn(session.take_warnings());
     }
-    let spec = &config.spec;
-    let tally = piest::runner::run_all(spec, session.as_ref(), &feedback, cancel);
+    let cache = session.as_ref();
+    let counted = match config.mode {
+        Mode::Whole => piest::runner::run_all(spec, cache, &feedback, cancel)
+            .map(Counted::Whole)
+            .map_err(anyhow::Error::from),
+        Mode::Shard(shard) => spec
+            .plan
+            .shard(shard.index, shard.count)
+            .and_then(|chunks| piest::runner::run(spec, chunks, cache, &feedback, cancel))
+            .map(|tally| Counted::Shard(shard, tally))
+            .map_err(anyhow::Error::from),
+        Mode::Mpi => run_mpi(spec, cache, &feedback, cancel, env),
+    };
     feedback.finish();
     // Completed chunks are stored (and the session's warnings shown) even when the run stopped.
     let summary = session.map(|session| {
@@ -45,16 +69,95 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
         warn(session.take_warnings());
         summary
     });
-    let report = Report::new(&tally?, spec.workers.get(), spec.kernel.name()).with_cache(summary);
-
-    let text = match config.format {
-        Format::Human => output::estimate::human(&report),
-        Format::Json => output::estimate::json(&report),
-        Format::Quiet => output::estimate::quiet(&report),
+    let report = |tally: &Tally, workers: usize| {
+        Report::new(tally, workers, spec.kernel.name()).with_cache(summary.clone())
+    };
+    let workers = spec.workers.get();
+    let text = match (counted?, config.format) {
+        // Only rank 0 prints.
+        (Counted::OtherRank, _) => return Ok(()),
+        (Counted::Whole(t), Format::Human) => output::estimate::human(&report(&t, workers)),
+        (Counted::Whole(t), Format::Json) => output::estimate::json(&report(&t, workers)),
+        (Counted::Whole(t), Format::Quiet) => output::estimate::quiet(&report(&t, workers)),
+        (Counted::Shard(shard, t), Format::Json) => {
+            output::json(&PartReport::new(shard, &spec.plan, &t, report(&t, workers)))
+        }
+        (Counted::Shard(shard, t), Format::Human) => {
+            output::part::shard(&report(&t, workers), shard, &spec.plan)
+        }
+        (Counted::Shard(_, t), Format::Quiet) => output::estimate::quiet(&report(&t, workers)),
+        (Counted::Ranks(t, ranks), format) => {
+            // Every rank runs a pool of the same size.
+            let all = workers.saturating_mul(usize::try_from(ranks).unwrap_or(usize::MAX));
+            let report = report(&t, all);
+            match format {
+                Format::Human => output::part::ranks(&report, ranks),
+                Format::Json => output::json(&RankedReport { ranks, report }),
+                Format::Quiet => output::estimate::quiet(&report),
+            }
+        }
     };
     // Needed to reproduce the run; JSON carries it in `seed`.
     if config.random_seed && config.format != Format::Json {
-        stderr_line(&format!("piest: using random seed {}", report.seed));
+        stderr_line(&format!("piest: using random seed {}", spec.seed));
     }
     write_stdout(text.as_bytes())
+}
+
+/// What this process counted.
+enum Counted {
+    /// The whole run.
+    Whole(Tally),
+    /// One shard of it.
+    Shard(ShardId, Tally),
+    /// The whole run, summed over this many MPI ranks (on every rank; rank 0 prints it).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Ranks(Tally, u64),
+    /// An MPI rank other than 0: it took part and prints nothing.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    OtherRank,
+}
+
+/// A run's report with the number of MPI ranks that counted it (`ranks` in the JSON).
+#[derive(serde::Serialize)]
+struct RankedReport {
+    /// MPI ranks.
+    ranks: u64,
+    #[serde(flatten)]
+    report: Report,
+}
+
+/// Counts the whole plan across the MPI world, after the guard against a world of one under a
+/// launcher that says more tasks.
+#[cfg(feature = "mpi")]
+fn run_mpi(
+    spec: &RunSpec,
+    cache: Option<&CacheSession>,
+    observer: &dyn Observer,
+    cancel: &AtomicBool,
+    env: &Env,
+) -> anyhow::Result<Counted> {
+    let world = piest::runner::mpi::World::init()?;
+    let (rank, ranks) = (world.rank(), world.size());
+    piest::scheduler::Launch::from_env(&|name| env.scheduler_var(name))
+        .check_world(ranks)
+        .map_err(config::UsageError)?;
+    let tally = world.run(spec, cache, observer, cancel)?;
+    Ok(if rank == 0 {
+        Counted::Ranks(tally, ranks)
+    } else {
+        Counted::OtherRank
+    })
+}
+
+/// Without the `mpi` feature, [`Mode::Mpi`] is never chosen (see `config::estimate_config`).
+#[cfg(not(feature = "mpi"))]
+fn run_mpi(
+    _: &RunSpec,
+    _: Option<&CacheSession>,
+    _: &dyn Observer,
+    _: &AtomicBool,
+    _: &Env,
+) -> anyhow::Result<Counted> {
+    anyhow::bail!("this piest is built without MPI (cargo build --release --features mpi)")
 }

@@ -5,5 +5,6 @@ pub mod cache;
 pub mod completions;
 pub mod estimate;
 pub mod man;
+pub mod merge;
 pub mod scale;
 pub mod stream;

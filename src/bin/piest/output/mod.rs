@@ -1,10 +1,11 @@
-//! Presentation: renderers grouped by the report they render ([`estimate`], [`cache`],
-//! [`scale`], [`stream`]) and the live [`progress`] shown while a run goes on. Renderers read
+//! Presentation: renderers grouped by the report they render ([`estimate`], [`part`],
+//! [`cache`], [`scale`], [`stream`]) and the live [`progress`] shown while a run goes on. Renderers read
 //! report data and format it; none runs an estimate or computes a statistic.
 
 pub mod cache;
 pub mod estimate;
 pub mod man;
+pub mod part;
 pub mod progress;
 pub mod scale;
 pub mod stream;

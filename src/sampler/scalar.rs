@@ -1,5 +1,6 @@
-//! The reference kernel: one `rand_xoshiro` generator per lane, stepped in trial order. It is
-//! the algorithm written as plainly as possible; every faster kernel is tested against it.
+//! The scalar kernel ([`Kernel::Scalar`](super::Kernel::Scalar)), the reference: one
+//! `rand_xoshiro` generator per lane, stepped in trial order. It is the algorithm written as
+//! plainly as possible; every faster kernel is tested against it.
 
 use super::{LANES, LaneStates, is_inside};
 use rand_xoshiro::rand_core::Rng;

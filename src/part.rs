@@ -1,0 +1,383 @@
+//! The *part*: what one shard of a split run writes (`piest --shard K/N --json`), and the checks
+//! that turn a part read back from a file into an exact [`Tally`].
+//!
+//! A part is a JSON object holding every field of an estimate's JSON ([`Report`], with `trials`
+//! and `inside` the part's own; an empty shard's `pi` is `null`) plus what a merge needs: a format
+//! marker and version, the shard's index and count, the whole run's trials (`total_trials`), the
+//! chunk ranges counted and how they were obtained. Readers ignore fields they do not know, so
+//! fields may be added without a new version; a change of meaning needs a new
+//! [`FORMAT_VERSION`], and a part of another version is refused, never guessed at.
+//!
+//! [`Part::tally`] trusts nothing in the file: the ranges must lie in the plan of `total_trials`
+//! and `chunk_size`, be the ranges [`Plan::shard`] gives the named shard, hold exactly the trials
+//! the plan gives them, and `inside` may not exceed `trials`.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+use crate::report::Report;
+use crate::tally::{ChunkSources, Tally, TallyKey};
+
+/// The value of a part's `format` field.
+pub const FORMAT: &str = "piest-part";
+
+/// The version of the part format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Which shard of how many a part is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardId {
+    /// Shard index, `0 ≤ index < count`.
+    pub index: u64,
+    /// Number of shards the run was split into.
+    pub count: u64,
+}
+
+impl ShardId {
+    /// Shard `index` of `count`; `None` unless `index < count`.
+    pub fn new(index: u64, count: u64) -> Option<Self> {
+        (index < count).then_some(ShardId { index, count })
+    }
+}
+
+impl std::fmt::Display for ShardId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The JSON of a part as written: the shard's [`Report`] with the fields a merge needs.
+#[derive(Clone, Debug, Serialize)]
+pub struct PartReport {
+    /// Always [`FORMAT`]: tells a part from an estimate or another program's JSON.
+    pub format: &'static str,
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Which shard this is.
+    pub shard: ShardId,
+    /// Trials of the whole run the shard is part of (`trials` is the shard's own).
+    pub total_trials: u64,
+    /// The chunk ranges counted, `[start, end)`, sorted.
+    pub chunk_ranges: Vec<[u64; 2]>,
+    /// Chunks sampled by this shard (the rest came from the cache).
+    pub computed_chunks: u64,
+    /// Trials of the chunks sampled by this shard.
+    pub computed_trials: u64,
+    /// The shard's estimate, as a run's JSON has it.
+    #[serde(flatten)]
+    pub report: Report,
+}
+
+impl PartReport {
+    /// The part of `tally`, shard `shard` of a run of `plan`, reported as `report` (which must
+    /// be [`Report::new`] of the same tally).
+    pub fn new(shard: ShardId, plan: &Plan, tally: &Tally, report: Report) -> Self {
+        PartReport {
+            format: FORMAT,
+            format_version: FORMAT_VERSION,
+            shard,
+            total_trials: plan.trials(),
+            chunk_ranges: tally.ranges().iter().map(|r| [r.start, r.end]).collect(),
+            computed_chunks: tally.sources.computed_chunks,
+            computed_trials: tally.sources.computed_trials,
+            report,
+        }
+    }
+}
+
+/// A part as read back: the fields a merge uses (everything else in the file is ignored).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Part {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// Which shard this is.
+    pub shard: ShardId,
+    /// Trials of the whole run.
+    pub total_trials: u64,
+    /// Version string of the sampling algorithm.
+    pub algorithm: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// The run's chunk size.
+    pub chunk_size: u64,
+    /// The chunk ranges counted.
+    pub chunk_ranges: Vec<[u64; 2]>,
+    /// The shard's trials.
+    pub trials: u64,
+    /// The shard's inside count.
+    pub inside: u64,
+    /// Chunks read from the cache.
+    #[serde(default)]
+    pub cached_chunks: u64,
+    /// Chunks sampled.
+    #[serde(default)]
+    pub computed_chunks: u64,
+    /// Trials sampled.
+    #[serde(default)]
+    pub computed_trials: u64,
+    /// The shard's wall time in seconds.
+    #[serde(default)]
+    pub elapsed_s: f64,
+    /// The shard's worker threads.
+    #[serde(default)]
+    pub workers: usize,
+    /// The shard's kernel.
+    #[serde(default)]
+    pub kernel: String,
+}
+
+/// Why a text is not a usable part. The caller adds the file's name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PartError {
+    /// Not JSON at all, or cut short.
+    #[error("not JSON ({0})")]
+    NotJson(String),
+    /// JSON, but not a piest part (no `format` marker).
+    #[error("not a piest part: no \"format\": \"{FORMAT}\" field (is it a whole run's JSON?)")]
+    NotAPart,
+    /// A piest part of a format this build does not read.
+    #[error("part format version {found}, but this piest reads version {FORMAT_VERSION}")]
+    Version {
+        /// The version in the file.
+        found: String,
+    },
+    /// A part counted by a sampling algorithm this build does not run: its report would be
+    /// labelled with the wrong algorithm.
+    #[error(
+        "counted by algorithm {found}, but this piest runs {}",
+        crate::ALGORITHM
+    )]
+    Algorithm {
+        /// The part's algorithm.
+        found: String,
+    },
+    /// A part whose fields are missing, mistyped or contradict each other.
+    #[error("damaged part: {0}")]
+    Damaged(String),
+}
+
+/// Reads every part in `text`: one JSON object, or several one after another (as `cat part-*.json`
+/// gives on stdin). An empty text holds no parts.
+pub fn parse_all(text: &str) -> Result<Vec<Part>, PartError> {
+    let mut parts = Vec::new();
+    for value in serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>() {
+        let value = value.map_err(|e| {
+            if e.is_eof() {
+                PartError::NotJson(format!("cut short: {e}"))
+            } else {
+                PartError::NotJson(e.to_string())
+            }
+        })?;
+        parts.push(from_value(value)?);
+    }
+    Ok(parts)
+}
+
+/// One part from a parsed JSON value: checks the marker and version before the fields.
+fn from_value(value: serde_json::Value) -> Result<Part, PartError> {
+    let serde_json::Value::Object(map) = &value else {
+        return Err(PartError::NotAPart);
+    };
+    if map.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(PartError::NotAPart);
+    }
+    match map.get("format_version") {
+        Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+        Some(v) => {
+            return Err(PartError::Version {
+                found: v.to_string(),
+            });
+        }
+        None => {
+            return Err(PartError::Version {
+                found: "missing".into(),
+            });
+        }
+    }
+    serde_json::from_value(value).map_err(|e| PartError::Damaged(e.to_string()))
+}
+
+impl Part {
+    /// What the part's chunks depend on.
+    pub fn key(&self) -> TallyKey {
+        TallyKey {
+            algorithm: self.algorithm.clone(),
+            seed: self.seed,
+            chunk_size: self.chunk_size,
+        }
+    }
+
+    /// The plan of the whole run the part belongs to.
+    pub fn plan(&self) -> Result<Plan, PartError> {
+        Plan::new(self.total_trials, self.chunk_size).map_err(|e| PartError::Damaged(e.to_string()))
+    }
+
+    /// The part's exact tally, after checking every stored number against the plan (see the
+    /// module docs). Timings and sources are carried over as stored.
+    pub fn tally(&self) -> Result<Tally, PartError> {
+        let damaged = |why: String| PartError::Damaged(why);
+        let plan = self.plan()?;
+        if self.shard.index >= self.shard.count {
+            return Err(damaged(format!(
+                "shard {} does not exist (shards are numbered 0 to N-1)",
+                self.shard
+            )));
+        }
+        let expected = plan
+            .shard(self.shard.index, self.shard.count)
+            .map_err(|e| damaged(e.to_string()))?;
+        let ranges: Vec<Range<u64>> = self.chunk_ranges.iter().map(|[a, b]| *a..*b).collect();
+        let expected_ranges: Vec<Range<u64>> = if expected.is_empty() {
+            Vec::new()
+        } else {
+            vec![expected.clone()]
+        };
+        if ranges != expected_ranges {
+            return Err(damaged(format!(
+                "chunks {} are not those of shard {} of a {}-trial run (chunks {}..{})",
+                show_ranges(&ranges),
+                self.shard,
+                plan.trials(),
+                expected.start,
+                expected.end
+            )));
+        }
+        let trials = plan.trials_in(&expected);
+        if self.trials != trials {
+            return Err(damaged(format!(
+                "{} trials, but its chunks hold {trials}",
+                self.trials
+            )));
+        }
+        let mut tally = Tally::from_parts(self.key(), ranges, self.trials, self.inside)
+            .map_err(|e| damaged(e.to_string()))?;
+        let computed_ok = self
+            .cached_chunks
+            .checked_add(self.computed_chunks)
+            .is_some_and(|c| c == tally.chunks())
+            && self.computed_trials <= self.trials;
+        if !computed_ok {
+            return Err(damaged(format!(
+                "{} cached and {} computed chunks ({} trials) do not make its {} chunks",
+                self.cached_chunks,
+                self.computed_chunks,
+                self.computed_trials,
+                tally.chunks()
+            )));
+        }
+        tally.sources = ChunkSources {
+            cached_chunks: self.cached_chunks,
+            computed_chunks: self.computed_chunks,
+            computed_trials: self.computed_trials,
+        };
+        tally.elapsed = Duration::try_from_secs_f64(self.elapsed_s)
+            .map_err(|_| damaged(format!("elapsed_s {} is not a duration", self.elapsed_s)))?;
+        Ok(tally)
+    }
+}
+
+/// Ranges as `a..b, c..d` (or `none`).
+pub fn show_ranges(ranges: &[Range<u64>]) -> String {
+    if ranges.is_empty() {
+        return "none".into();
+    }
+    ranges
+        .iter()
+        .map(|r| format!("{}..{}", r.start, r.end))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A part of shard `k` of `n` of a run of 95 trials in chunks of 10, as JSON text.
+    pub(crate) fn part_json(k: u64, n: u64) -> String {
+        let plan = Plan::new(95, 10).unwrap();
+        let range = plan.shard(k, n).unwrap();
+        let inside = plan.trials_in(&range) * 3 / 4;
+        let mut tally =
+            Tally::of_range(TallyKey::new(7, 10), &plan, range.clone(), inside).unwrap();
+        tally.sources = ChunkSources {
+            cached_chunks: 0,
+            computed_chunks: range.end - range.start,
+            computed_trials: plan.trials_in(&range),
+        };
+        let report = Report::new(&tally, 2, "portable");
+        let part = PartReport::new(ShardId::new(k, n).unwrap(), &plan, &tally, report);
+        serde_json::to_string_pretty(&part).unwrap()
+    }
+
+    #[test]
+    fn a_written_part_reads_back_as_its_tally() {
+        let text = part_json(1, 3);
+        let parts = parse_all(&text).unwrap();
+        assert_eq!(parts.len(), 1);
+        let tally = parts[0].tally().unwrap();
+        assert_eq!(tally.ranges(), std::slice::from_ref(&(3..6)));
+        assert_eq!((tally.trials(), tally.inside()), (30, 22));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for field in [
+            "pi",
+            "std_error",
+            "ci95",
+            "elapsed_s",
+            "kernel",
+            "total_trials",
+        ] {
+            assert!(value.get(field).is_some(), "{field} missing");
+        }
+    }
+
+    #[test]
+    fn an_empty_shard_has_a_null_pi_and_no_ranges() {
+        let text = part_json(12, 20);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(value["pi"].is_null());
+        assert_eq!(value["trials"], 0);
+        let tally = parse_all(&text).unwrap()[0].tally().unwrap();
+        assert_eq!(tally.chunks(), 0);
+    }
+
+    #[test]
+    fn concatenated_parts_are_all_read() {
+        let text = format!("{}\n{}", part_json(0, 2), part_json(1, 2));
+        assert_eq!(parse_all(&text).unwrap().len(), 2);
+        assert!(parse_all("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn texts_that_are_not_parts_are_told_apart() {
+        let text = part_json(0, 2);
+        let cut = &text[..text.len() / 2];
+        assert!(matches!(parse_all(cut), Err(PartError::NotJson(m)) if m.contains("cut short")));
+        assert!(matches!(parse_all("pi = 3"), Err(PartError::NotJson(_))));
+        assert_eq!(parse_all(r#"{"pi": 3.14}"#), Err(PartError::NotAPart));
+        assert_eq!(parse_all("[1, 2]"), Err(PartError::NotAPart));
+        let v2 = text.replace("\"format_version\": 1", "\"format_version\": 2");
+        assert!(matches!(parse_all(&v2), Err(PartError::Version { found }) if found == "2"));
+        let mistyped = text.replace("\"seed\": 7", "\"seed\": \"seven\"");
+        assert!(matches!(parse_all(&mistyped), Err(PartError::Damaged(_))));
+    }
+
+    #[test]
+    fn stored_numbers_that_contradict_the_plan_are_refused() {
+        let text = part_json(1, 3);
+        let edit = |from: &str, to: &str| {
+            assert!(text.contains(from), "{from}");
+            parse_all(&text.replace(from, to)).unwrap()[0].tally()
+        };
+        // More inside than trials, trials the ranges cannot hold, ranges of another shard.
+        assert!(edit("\"inside\": 22", "\"inside\": 31").is_err());
+        assert!(edit("\"trials\": 30", "\"trials\": 31").is_err());
+        assert!(edit("\"index\": 1", "\"index\": 2").is_err());
+        assert!(edit("\"index\": 1", "\"index\": 3").is_err());
+        assert!(edit("\"total_trials\": 95", "\"total_trials\": 0").is_err());
+        assert!(edit("\"computed_chunks\": 3", "\"computed_chunks\": 4").is_err());
+        assert!(edit("\"inside\": 22", "\"inside\": 21").is_ok());
+    }
+}

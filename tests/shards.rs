@@ -1,0 +1,498 @@
+//! Split runs through the CLI: `--shard K/N|auto`, `piest merge`, and the exactness of the merge
+//! against a single run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Piest, assert_usage_errors, json_of};
+use serde_json::Value;
+
+/// 40 chunks of 250,000 trials: small enough to run often, enough chunks for 7 shards.
+const TRIALS: &str = "1e7";
+const CHUNK: &str = "250000";
+
+/// Writes the parts of `n` shards of the test run into `dir`; returns their paths.
+fn write_parts(env: &Piest, dir: &Path, n: u64, extra: &[&str]) -> Vec<PathBuf> {
+    (0..n)
+        .map(|k| {
+            let shard = format!("{k}/{n}");
+            let out = env
+                .std_cmd()
+                .args([
+                    "-n",
+                    TRIALS,
+                    "--chunk-size",
+                    CHUNK,
+                    "--seed",
+                    "11",
+                    "-w",
+                    "2",
+                ])
+                .args(["--shard", &shard, "--json"])
+                .args(extra)
+                .output()
+                .expect("run piest");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let path = dir.join(format!("part-{k}-of-{n}.json"));
+            std::fs::write(&path, &out.stdout).expect("write part");
+            path
+        })
+        .collect()
+}
+
+fn merge(env: &Piest, args: &[&str], files: &[PathBuf]) -> std::process::Output {
+    env.std_cmd()
+        .arg("merge")
+        .args(args)
+        .args(files)
+        .output()
+        .expect("run piest merge")
+}
+
+fn single_run(env: &Piest) -> Value {
+    let args = [
+        "-n",
+        TRIALS,
+        "--chunk-size",
+        CHUNK,
+        "--seed",
+        "11",
+        "--no-cache",
+    ];
+    env.json(&args).0
+}
+
+#[test]
+fn merged_shards_equal_the_single_run_bit_for_bit() {
+    let env = Piest::new();
+    let whole = single_run(&env);
+    // 40 chunks: 50 shards leaves ten of them empty.
+    for n in [1, 2, 3, 7, 50] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut parts = write_parts(&env, dir.path(), n, &["--no-cache"]);
+        parts.reverse();
+        let out = merge(&env, &["--json"], &parts);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        for field in [
+            "pi",
+            "std_error",
+            "ci95",
+            "inside",
+            "trials",
+            "chunks",
+            "seed",
+        ] {
+            assert_eq!(merged[field], whole[field], "n = {n}: {field}");
+        }
+        let bits = |v: &Value| v.as_f64().map(f64::to_bits);
+        assert_eq!(bits(&merged["pi"]), bits(&whole["pi"]), "n = {n}");
+        assert_eq!(bits(&merged["std_error"]), bits(&whole["std_error"]));
+        assert_eq!(merged["complete"], true);
+        assert_eq!(merged["parts"], n);
+        eprintln!(
+            "merged {n} shards: inside {} of {} (single run: {})",
+            merged["inside"], merged["trials"], whole["inside"]
+        );
+    }
+}
+
+#[test]
+fn a_part_is_an_estimate_of_its_own_chunks_with_what_merge_needs() {
+    let env = Piest::new();
+    let (part, _) = env.json(&["-n", TRIALS, "--chunk-size", CHUNK, "--shard", "1/3"]);
+    assert_eq!(part["format"], "piest-part");
+    assert_eq!(part["format_version"], 1);
+    assert_eq!(part["shard"]["index"], 1);
+    assert_eq!(part["shard"]["count"], 3);
+    assert_eq!(part["total_trials"], 10_000_000);
+    assert_eq!(part["chunk_ranges"], serde_json::json!([[13, 26]]));
+    assert_eq!(part["trials"], 13 * 250_000);
+    assert!(part["pi"].as_f64().is_some());
+    let empty = env.json(&["-n", "1000", "--shard", "0/4"]).0;
+    assert!(empty["pi"].is_null(), "{empty}");
+    let text = env
+        .cmd()
+        .args(["-n", TRIALS, "--chunk-size", CHUNK, "--shard", "1/3"])
+        .output()
+        .expect("run piest");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("shard 1 of 3"), "{text}");
+    assert!(text.contains("not a final estimate"), "{text}");
+}
+
+#[test]
+fn merge_refuses_bad_sets_naming_the_files_with_status_3() {
+    let env = Piest::new();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let parts = write_parts(&env, dir.path(), 3, &[]);
+    let other = |name: &str, args: &[&str]| {
+        let out = env
+            .std_cmd()
+            .args(args)
+            .args(["--shard", "2/3", "--json"])
+            .output()
+            .expect("run piest");
+        let path = dir.path().join(name);
+        std::fs::write(&path, out.stdout).expect("write");
+        path
+    };
+    let base = ["-n", TRIALS, "--chunk-size", CHUNK, "--seed", "11"];
+    let trials = other(
+        "trials.json",
+        &["-n", "2e7", "--chunk-size", CHUNK, "--seed", "11"],
+    );
+    let seed = other(
+        "seed.json",
+        &["-n", TRIALS, "--chunk-size", CHUNK, "--seed", "12"],
+    );
+    let chunk = other(
+        "chunk.json",
+        &["-n", TRIALS, "--chunk-size", "300000", "--seed", "11"],
+    );
+    let overlap = {
+        let out = env
+            .std_cmd()
+            .args(base)
+            .args(["--shard", "1/2", "--json"])
+            .output()
+            .expect("run piest");
+        let path = dir.path().join("half.json");
+        std::fs::write(&path, out.stdout).expect("write");
+        path
+    };
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let part0 = std::fs::read_to_string(&parts[0]).expect("read");
+    let truncated = write("truncated.json", &part0[..part0.len() / 2]);
+    let not_json = write("notes.txt", "pi is about 3\n");
+    let foreign = write(
+        "package.json",
+        r#"{"name": "left-pad", "version": "1.3.0"}"#,
+    );
+    let estimate = write(
+        "estimate.json",
+        &String::from_utf8(
+            env.cmd()
+                .args(base)
+                .arg("--json")
+                .output()
+                .expect("run")
+                .stdout,
+        )
+        .expect("UTF-8"),
+    );
+    let version = write(
+        "v2.json",
+        &part0.replace("\"format_version\": 1", "\"format_version\": 2"),
+    );
+    let p = |i: usize| parts[i].clone();
+    let cases: Vec<(Vec<PathBuf>, Vec<&str>)> = vec![
+        (
+            vec![p(0), p(1), trials.clone()],
+            vec!["trials.json", "different runs", "trials"],
+        ),
+        (vec![p(0), p(1), seed], vec!["seed.json", "seed 12 vs 11"]),
+        (
+            vec![p(0), p(1), chunk],
+            vec!["chunk.json", "chunk size 300000 vs 250000"],
+        ),
+        (vec![p(0), p(1), p(2), p(1)], vec!["both shard 1/3"]),
+        (
+            vec![p(0), p(1), overlap],
+            vec!["half.json", "both count chunks"],
+        ),
+        (vec![p(1)], vec!["missing shards 0, 2 of 3"]),
+        (vec![p(0), truncated], vec!["truncated.json", "cut short"]),
+        (vec![p(0), not_json], vec!["notes.txt", "not JSON"]),
+        (
+            vec![p(0), foreign],
+            vec!["package.json", "not a piest part"],
+        ),
+        (vec![estimate], vec!["estimate.json", "not a piest part"]),
+        (vec![p(0), version], vec!["v2.json", "format version 2"]),
+    ];
+    for (files, needles) in cases {
+        let out = merge(&env, &[], &files);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{files:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{files:?}: {needle} not in {stderr}"
+            );
+        }
+    }
+    // An unreadable file is a runtime error, not a refusal.
+    let out = merge(&env, &[], &[dir.path().join("absent.json")]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_partial_merge_says_so_and_stdin_takes_concatenated_parts() {
+    let env = Piest::new();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let parts = write_parts(&env, dir.path(), 7, &[]);
+    let some = [parts[0].clone(), parts[3].clone()];
+    let out = merge(&env, &["--allow-partial"], &some);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("PARTIAL estimate"), "{text}");
+    assert!(text.contains("missing shards 1, 2, 4, 5, 6"), "{text}");
+    let (partial, _) = json_of(
+        env.std_cmd()
+            .args(["merge", "--allow-partial", "--json"])
+            .args(&some),
+    );
+    assert_eq!(partial["complete"], false);
+    assert_eq!(
+        partial["missing_shards"],
+        serde_json::json!([1, 2, 4, 5, 6])
+    );
+    // Every part on stdin, one after another.
+    let mut all = Vec::new();
+    for path in &parts {
+        all.extend(std::fs::read(path).expect("read part"));
+    }
+    let mut child = env
+        .std_cmd()
+        .args(["merge", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start piest merge");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&all)
+        .expect("write parts");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(merged["inside"], single_run(&env)["inside"]);
+}
+
+#[test]
+fn bad_shard_values_are_usage_errors() {
+    assert_usage_errors(
+        &["-n", "1e6"],
+        &[
+            (&["--shard", "3/3"], "does not exist"),
+            (&["--shard", "0/0"], "at least one shard"),
+            (&["--shard", "-1/4"], "not a shard"),
+            (&["--shard", "1"], "K/N"),
+            (&["--shard", "x/y"], "not a shard"),
+            (&["--shard", "auto"], "found no job array"),
+        ],
+    );
+    // A sweep cannot honour a shard: the flag is not part of its grammar.
+    assert_usage_errors(&["scale"], &[(&["--shard", "0/2"], "--shard")]);
+}
+
+/// Runs `piest --shard auto` with `vars` set; returns its part's shard, or its error line.
+fn auto(vars: &[(&str, &str)]) -> Result<(u64, u64), String> {
+    let env = Piest::new();
+    let out = env
+        .std_cmd()
+        .args(["-n", "1e6", "--no-cache", "--shard", "auto", "--json"])
+        .envs(vars.iter().copied())
+        .output()
+        .expect("run piest");
+    if !out.status.success() {
+        assert_eq!(out.status.code(), Some(2));
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let part: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let n = |v: &Value| v.as_u64().expect("a number");
+    Ok((n(&part["shard"]["index"]), n(&part["shard"]["count"])))
+}
+
+#[test]
+fn shard_auto_reads_slurm_arrays_and_kubernetes_indexed_jobs() {
+    let array = [
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ];
+    assert_eq!(auto(&array), Ok((2, 4)));
+    let offset = [
+        ("SLURM_ARRAY_TASK_ID", "7"),
+        ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ("SLURM_ARRAY_TASK_MIN", "1"),
+        ("SLURM_ARRAY_TASK_MAX", "8"),
+    ];
+    assert_eq!(auto(&offset), Ok((6, 8)));
+    let stepped = [
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ("SLURM_ARRAY_TASK_MIN", "0"),
+        ("SLURM_ARRAY_TASK_MAX", "6"),
+    ];
+    assert!(
+        auto(&stepped)
+            .unwrap_err()
+            .contains("not a contiguous range")
+    );
+    // A retried task (sbatch --array=3) keeps its index only with the count given.
+    let retry = [
+        ("SLURM_ARRAY_TASK_ID", "3"),
+        ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ("SLURM_ARRAY_TASK_MIN", "3"),
+        ("SLURM_ARRAY_TASK_MAX", "3"),
+    ];
+    assert!(auto(&retry).unwrap_err().contains("PIEST_SHARD_COUNT"));
+    let mut forced = retry.to_vec();
+    forced.push(("PIEST_SHARD_COUNT", "64"));
+    assert_eq!(auto(&forced), Ok((3, 64)));
+    let pod = [("JOB_COMPLETION_INDEX", "3"), ("PIEST_SHARD_COUNT", "5")];
+    assert_eq!(auto(&pod), Ok((3, 5)));
+    assert!(
+        auto(&[("JOB_COMPLETION_INDEX", "3")])
+            .unwrap_err()
+            .contains("completions")
+    );
+    assert!(auto(&[]).unwrap_err().contains("found no job array"));
+}
+
+#[test]
+fn a_kubernetes_indexed_job_emulated_by_processes_merges_exactly() {
+    let env = Piest::new();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let manifest = std::fs::read_to_string("examples/kubernetes/piest-job.yaml").expect("manifest");
+    let completions = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("completions: "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("completions in the manifest");
+    // The pods run at once, each told only its index and the count from the manifest.
+    let children: Vec<(u64, std::process::Child)> = (0..completions)
+        .map(|i| {
+            let child = env
+                .std_cmd()
+                .args([
+                    "-n",
+                    TRIALS,
+                    "--chunk-size",
+                    CHUNK,
+                    "--seed",
+                    "11",
+                    "-w",
+                    "1",
+                ])
+                .args(["--shard", "auto", "--json"])
+                .env("JOB_COMPLETION_INDEX", i.to_string())
+                .env("PIEST_SHARD_COUNT", completions.to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a pod");
+            (i, child)
+        })
+        .collect();
+    let parts: Vec<PathBuf> = children
+        .into_iter()
+        .map(|(i, child)| {
+            let out = child.wait_with_output().expect("wait for a pod");
+            assert!(out.status.success());
+            let path = dir.path().join(format!("part-{i}.json"));
+            std::fs::write(&path, out.stdout).expect("write part");
+            path
+        })
+        .collect();
+    let out = merge(&env, &["--json"], &parts);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let whole = single_run(&env);
+    assert_eq!(merged["inside"], whole["inside"]);
+    assert_eq!(merged["pi"], whole["pi"]);
+    assert_eq!(merged["shard_count"], completions);
+}
+
+#[test]
+fn shard_cache_entries_serve_a_later_whole_run() {
+    // 1e10 trials make 10 cache blocks: two shards own whole blocks... but too slow for a test.
+    // Small chunks keep it fast: 4e6 trials in chunks of 1000 are 4000 chunks, 16 blocks.
+    let env = Piest::new();
+    let args = ["-n", "4e6", "--chunk-size", "1000", "--seed", "3"];
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        let (part, _) = env.json(&[&args[..], &["--shard", &shard]].concat());
+        assert_eq!(part["cached_chunks"], 0);
+    }
+    let (whole, _) = env.json(&args);
+    assert_eq!(whole["cached_chunks"], whole["chunks"], "{whole}");
+    let fresh = Piest::new().json(&[&args[..], &["--no-cache"]].concat()).0;
+    assert_eq!(whole["inside"], fresh["inside"]);
+}
+
+#[test]
+fn a_launcher_of_several_tasks_is_refused_without_mpi() {
+    if cfg!(feature = "mpi") {
+        eprintln!("skipped: this build has the mpi feature (tests/engines.rs covers it)");
+        return;
+    }
+    for (name, value) in [
+        ("OMPI_COMM_WORLD_SIZE", "4"),
+        ("PMI_SIZE", "2"),
+        ("SLURM_STEP_NUM_TASKS", "2"),
+    ] {
+        let env = Piest::new();
+        let out = env
+            .std_cmd()
+            .args(["-n", "1e6"])
+            .env(name, value)
+            .output()
+            .expect("run piest");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("without MPI"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    // One task under a launcher is an ordinary run.
+    let env = Piest::new();
+    let out = env
+        .std_cmd()
+        .args(["-n", "1e6", "--json"])
+        .env("SLURM_STEP_NUM_TASKS", "1")
+        .output()
+        .expect("run piest");
+    assert!(out.status.success());
+}
+
+#[test]
+fn cache_maintenance_ignores_nfs_leftovers() {
+    // NFS renames a file removed while open to .nfsXXXX; it is not piest's to count or remove.
+    let env = Piest::new();
+    env.json(&["-n", "1e6", "--chunk-size", "1000"]);
+    let cache = env.dir.path().join("cache");
+    let entries = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("an entries folder");
+    let nfs = entries.join(".nfs000000000012345600000001");
+    std::fs::write(&nfs, "held open elsewhere").expect("write");
+    let (info, _) = json_of(env.std_cmd().args(["cache", "info", "--json"]));
+    assert_eq!(info["invalid"], 0, "{info}");
+    assert_eq!(info["temp_files"], 0, "{info}");
+    json_of(env.std_cmd().args(["cache", "clear", "--json"]));
+    assert!(nfs.exists(), "cache clear removed an NFS placeholder");
+}
