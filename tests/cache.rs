@@ -394,6 +394,77 @@ fn bad_cache_arguments_exit_2_with_one_line() {
         (&["cache", "prune", "--older-than", "soon"], "'soon'"),
         (&["cache", "frobnicate"], "frobnicate"),
         (&["-n", "1e5", "--no-cache", "--refresh"], "--refresh"),
+        (
+            &["cache", "verify", "--sample", "0"],
+            "above 0 and at most 1",
+        ),
+        (
+            &["cache", "verify", "--sample", "1.5"],
+            "above 0 and at most 1",
+        ),
+        (&["cache", "verify", "--sample-seed", "x"], "'x'"),
+        (&["cache", "verify", "--workers", "0"], "at least 1"),
     ];
     common::assert_usage_errors(&[], cases);
+}
+
+#[test]
+fn cache_verify_recomputes_reports_and_removes_counts_that_differ() {
+    use piest::cache::{Cache, CacheSession, Entry, Span};
+    let env = Piest::new();
+    let args = ["-n", "1e6", "--chunk-size", "1e4", "-s", "9"];
+    let (first, _) = run(&env, &args);
+    let verify = |extra: &[&str]| {
+        env.std_cmd()
+            .args(["cache", "verify", "--json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // An honest cache: everything agrees, status 0.
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["differences"], serde_json::json!([]));
+    assert_eq!(report["chunks"], 100);
+    assert_eq!(report["trials"], 1_000_000);
+
+    // A trusted writer (one that holds the key) stores a wrong count for another seed's run.
+    let mut wrong = Entry::empty(BlockKey::new(10, 10_000, 0));
+    wrong.insert(Span {
+        first: 0,
+        end: 100,
+        trials: 10_000,
+        inside: 1,
+    });
+    let cache = Cache::new(cache_dir(&env));
+    assert!(CacheSession::open(cache, true).store(&wrong));
+    let out = verify(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let differences = report["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "{report}");
+    assert_eq!(differences[0]["seed"], 10);
+    assert_eq!(differences[0]["cached"], 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("1 cached span whose count differs"),
+        "{stderr}"
+    );
+
+    // It was removed: the next verification agrees, and the runs give their true counts.
+    assert_eq!(
+        verify(&["--sample", "0.5", "--sample-seed", "3"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let (honest, _) = run(&env, &["-n", "1e6", "--chunk-size", "1e4", "-s", "10"]);
+    assert_eq!(
+        honest["inside"],
+        uncached(&["-n", "1e6", "--chunk-size", "1e4", "-s", "10"])
+    );
+    let (again, _) = run(&env, &args);
+    assert_eq!(again["inside"], first["inside"]);
 }

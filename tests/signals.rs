@@ -12,6 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{Busy, Piest, interrupt, json_of};
+use piest::cache::{BlockKey, Cache, CacheSession, Entry, Span};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// Time allowed from the signal to the end of the process.
@@ -176,4 +177,104 @@ fn sigint_pending(pid: u32) -> bool {
     tasks
         .filter_map(Result::ok)
         .any(|task| std::fs::read_to_string(task.path().join("status")).is_ok_and(pending))
+}
+
+/// Files in the crowded caches: tens of thousands, as a long-used shared cache may hold.
+const CROWD: usize = 40_000;
+
+/// Fills `env`'s cache with `CROWD` files named like entries (not valid ones: cheap to make),
+/// beside its key; returns the entries folder.
+fn crowd(env: &Piest) -> std::path::PathBuf {
+    let cache = Cache::new(env.dir.path().join("cache"));
+    CacheSession::open(cache.clone(), true);
+    let dir = cache.entries_dir();
+    for i in 0..CROWD {
+        std::fs::write(dir.join(format!("{i:064x}.entry")), b"piest-cache-v2\n\0").unwrap();
+    }
+    dir
+}
+
+/// Entry-named files left in `dir`.
+fn entries_left(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".entry"))
+            .count()
+    })
+}
+
+/// Checks that a cache command stopped by SIGINT died by it promptly, printing nothing on
+/// stdout and one line on stderr.
+fn assert_stopped(out: &common::Interrupted) -> String {
+    assert_eq!(
+        out.status.signal(),
+        Some(SIGINT),
+        "{:?}: {}",
+        out.status,
+        out.stderr
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.took < PROMPTLY, "took {:?}", out.took);
+    let line = out.stderr.trim_end().to_owned();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.starts_with("piest: interrupted"), "{line}");
+    line
+}
+
+#[test]
+fn ctrl_c_stops_cache_info_on_a_crowded_cache() {
+    let env = Piest::new();
+    crowd(&env);
+    // Busy once it has read a few thousand of the files.
+    let out = interrupt(&env, &["cache", "info"], Busy::Reads(5_000), "INT");
+    assert_stopped(&out);
+}
+
+#[test]
+fn ctrl_c_stops_cache_clear_and_prune_on_a_crowded_cache_and_says_what_they_removed() {
+    for action in [&["clear"][..], &["prune", "--max-size", "0"]] {
+        let env = Piest::new();
+        let dir = crowd(&env);
+        let watched = dir.clone();
+        // Busy once files are going away.
+        let busy = Busy::When(Box::new(move || entries_left(&watched) < CROWD - 1_000));
+        let args = [&["cache"][..], action].concat();
+        let out = interrupt(&env, &args, busy, "INT");
+        let line = assert_stopped(&out);
+        // Every file is whole or gone, and the line says how many went.
+        let left = entries_left(&dir);
+        assert!(left > 0, "{action:?} ran to the end before the signal");
+        let removed = CROWD - left;
+        assert!(
+            line.contains(&format!("it had removed {removed} entries")),
+            "{action:?}: {line} ({removed} removed)"
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cache_verify() {
+    let env = Piest::new();
+    // Four spans (one per cache cell) of 2^22 one-trial chunks each: seconds to recompute.
+    let mut entry = Entry::empty(BlockKey::new(1, 1, 0));
+    for cell in 0..4 {
+        entry.insert(Span {
+            first: cell << 22,
+            end: (cell + 1) << 22,
+            trials: 1,
+            inside: 0,
+        });
+    }
+    let cache = Cache::new(env.dir.path().join("cache"));
+    assert!(CacheSession::open(cache, true).store(&entry));
+    let args = ["cache", "verify", "--workers", "2"];
+    let out = interrupt(&env, &args, Busy::Threads(3), "INT");
+    assert_stopped(&out);
+    // Nothing was judged, so nothing was removed.
+    let (info, _) = json_of(env.std_cmd().args(["cache", "info", "--json"]));
+    assert_eq!(info["chunks"], 4 << 22);
 }

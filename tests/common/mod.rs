@@ -126,6 +126,23 @@ pub enum Busy {
     /// One of the process's threads is blocked writing to a full pipe (its stdout that nobody
     /// reads). Read from `/proc` on Linux; elsewhere the helper waits 300 ms instead.
     BlockedOnWrite,
+    /// The process has made at least this many read system calls (`syscr` of `/proc/PID/io`
+    /// on Linux; elsewhere the helper waits 300 ms instead).
+    Reads(u64),
+    /// This returns true (a file appeared or went away); checked every 2 ms.
+    When(Box<dyn Fn() -> bool>),
+}
+
+/// The read system calls process `pid` has made so far (Linux `/proc`; 0 if unknown).
+pub fn read_calls(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("syscr:").map(|n| n.trim().parse().ok()))
+        })
+        .flatten()
+        .unwrap_or(0)
 }
 
 /// Whether a thread of process `pid` sleeps in the kernel's pipe write (Linux `/proc`).
@@ -201,6 +218,22 @@ pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interr
                 }
             } else {
                 std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        Busy::Reads(n) => {
+            if cfg!(target_os = "linux") {
+                while read_calls(child.id()) < n {
+                    assert!(started.elapsed() < Duration::from_secs(30), "never read");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        Busy::When(ready) => {
+            while !ready() {
+                assert!(started.elapsed() < Duration::from_secs(30), "never ready");
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
         Busy::Threads(n) => {

@@ -15,9 +15,9 @@ pub mod parse;
 
 pub use parse::{SeedArg, ShardArg, WorkerList};
 use parse::{
-    parse_age, parse_chunk_range, parse_chunk_size, parse_plot_path, parse_runs, parse_seed,
-    parse_shard, parse_size, parse_trials, parse_u64_seed, parse_warmup, parse_worker_list,
-    parse_workers,
+    parse_age, parse_chunk_range, parse_chunk_size, parse_fraction, parse_plot_path, parse_runs,
+    parse_seed, parse_shard, parse_size, parse_trials, parse_u64_seed, parse_warmup,
+    parse_worker_list, parse_workers,
 };
 
 const EXAMPLES: &str = "\
@@ -270,6 +270,31 @@ pub enum CacheAction {
     /// Remove entries unused for longer than --older-than, then the least recently used until
     /// the cache takes at most --max-size [example: piest cache prune --max-size 50MB]
     Prune(PruneArgs),
+    /// Recompute cached counts (all, or a random sample), report and remove any that differ;
+    /// exit status 4 if any did [example: piest cache verify --sample 0.1]
+    Verify(VerifyArgs),
+}
+
+/// Options of `piest cache verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The cache directory.
+    #[command(flatten)]
+    pub dir: CacheDirArg,
+
+    /// Fraction of the cached spans to recompute, above 0 and at most 1 (default 1: all)
+    /// [example: --sample 0.1]
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
+    pub sample: Option<f64>,
+
+    /// Seed of the sample's choice: the same seed picks the same spans of the same cache
+    /// (default 0) [example: --sample-seed 7]
+    #[arg(long, value_name = "SEED", default_value = "0", value_parser = parse_u64_seed)]
+    pub sample_seed: u64,
+
+    /// Worker threads (default: the number of available cores) [example: --workers 4]
+    #[arg(short, long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
+    pub workers: Option<NonZeroUsize>,
 }
 
 impl CacheAction {
@@ -278,6 +303,7 @@ impl CacheAction {
         match self {
             CacheAction::Info(dir) | CacheAction::Clear(dir) => dir.cache_dir.as_deref(),
             CacheAction::Prune(prune) => prune.dir.cache_dir.as_deref(),
+            CacheAction::Verify(verify) => verify.dir.cache_dir.as_deref(),
         }
     }
 }

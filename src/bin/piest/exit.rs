@@ -6,7 +6,7 @@
 //! | 1 | runtime error (I/O, a bug such as runs that disagree); the message says which |
 //! | 2 | usage error: a bad flag, value or environment variable (one line on stderr, nothing on stdout) |
 //! | 3 | `piest merge` refused its parts (different runs, duplicates or overlaps, missing shards, a file that is not a part) |
-//! | 4 | reserved: `piest cache verify` found cached counts that differ from a recomputation |
+//! | 4 | `piest cache verify` found cached counts that differ from a recomputation (and removed them) |
 //! | 5 | reserved: a precision target was not reached before the `--trials` cap |
 //! | killed by SIGINT, SIGTERM or SIGHUP | the signal stopped the command; completed chunks were stored first. Shells show 128 + the signal number: 130, 143, 129 |
 //!
@@ -35,11 +35,11 @@ pub const TABLE: &[(&str, &str)] = &[
     ),
     (
         "3",
-        "reserved: `piest merge` refused its parts (different runs, overlaps, missing shards)",
+        "`piest merge` refused its parts (different runs, duplicates or overlaps, missing shards, a file that is not a part)",
     ),
     (
         "4",
-        "reserved: `piest cache verify` found cached counts that differ from a recomputation",
+        "`piest cache verify` found cached counts that differ from a recomputation (and removed them)",
     ),
     (
         "5",
@@ -63,12 +63,11 @@ pub enum ExitStatus {
     /// `piest merge` refused its parts: different runs, duplicated or overlapping parts, missing
     /// shards, or a file that is not a part.
     MergeRefused,
-    /// `piest cache verify` found cached counts that differ (reserved for the verify command).
-    #[allow(dead_code)] // Reserved: scripts may rely on the number before the command exists.
+    /// `piest cache verify` found cached counts that differ from a recomputation.
     VerifyDifferences,
     /// A precision target was not reached before the `--trials` cap (reserved for
     /// `--target-error`).
-    #[allow(dead_code)] // Reserved, as above.
+    #[allow(dead_code)] // Reserved: scripts may rely on the number before the flag exists.
     TargetNotReached,
     /// Stopped by a signal, after cleaning up: the process dies by that signal.
     Interrupted(Signal),

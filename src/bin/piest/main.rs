@@ -35,11 +35,22 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Scale(args)) => cmd::scale::run(&args, &env, cancel),
         Some(Command::Stream(args)) => cmd::stream::run(&args, cancel),
-        Some(Command::Cache(args)) => cmd::cache::run(&args, &env),
+        Some(Command::Cache(args)) => cmd::cache::run(&args, &env, cancel),
         Some(Command::Completions(args)) => cmd::completions::run(&args),
         Some(Command::Man) => cmd::man::run(),
         Some(Command::Merge(args)) => cmd::merge::run(&args),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
+    };
+    // What a stopped maintenance command had already done ("; it had removed 3 entries ...").
+    let progress = match &result {
+        Err(err) => match err.downcast_ref() {
+            Some(cancelled @ piest::cache::MaintenanceError::Cancelled { .. }) => cancelled
+                .to_string()
+                .strip_prefix("interrupted")
+                .map(str::to_owned),
+            _ => None,
+        },
+        Ok(()) => None,
     };
     let status = match (interrupt.received(), result) {
         (Some(signal), _) => ExitStatus::Interrupted(signal),
@@ -51,23 +62,33 @@ fn main() -> ExitCode {
                 ExitStatus::Usage
             } else if err.downcast_ref::<cmd::merge::MergeRefused>().is_some() {
                 ExitStatus::MergeRefused
+            } else if err
+                .downcast_ref::<cmd::cache::VerifyDifferences>()
+                .is_some()
+            {
+                ExitStatus::VerifyDifferences
             } else {
                 ExitStatus::Error
             }
         }
     };
     if let ExitStatus::Interrupted(signal) = status {
-        stderr_line(match signal {
+        let line = match signal {
             Signal::Interrupt => "piest: interrupted",
             Signal::Terminate => "piest: interrupted by SIGTERM",
             Signal::Hangup => "piest: interrupted by SIGHUP",
-        });
+        };
+        stderr_line(&format!("{line}{}", progress.unwrap_or_default()));
     }
     status.exit()
 }
 
 fn is_cancelled(err: &anyhow::Error) -> bool {
     matches!(err.downcast_ref(), Some(piest::Error::Cancelled))
+        || matches!(
+            err.downcast_ref(),
+            Some(piest::cache::MaintenanceError::Cancelled { .. })
+        )
 }
 
 /// Help and version go to stdout with status 0 (1 if stdout cannot take them, as for any other

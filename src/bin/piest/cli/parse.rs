@@ -185,6 +185,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("not a size: {HINT}"))
 }
 
+/// `--sample`: a fraction above 0 and at most 1 (`0.1`, `1e-3`, `1`).
+pub fn parse_fraction(text: &str) -> Result<f64, String> {
+    const HINT: &str = "expected a fraction above 0 and at most 1, such as 0.1";
+    match text.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
+        Ok(_) => Err(format!("out of range: {HINT}")),
+        Err(_) => Err(format!("not a number: {HINT}")),
+    }
+}
+
 /// `--older-than`: a duration such as `30d`, `12h` or `1w 2d`.
 pub fn parse_age(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
@@ -456,6 +466,16 @@ mod tests {
         assert_eq!(parse_age("1w 2d"), Ok(Duration::from_secs(9 * 86_400)));
         for text in ["", "30", "-1d", "soon", "3x"] {
             assert!(parse_age(text).unwrap_err().contains("30d"), "{text}");
+        }
+    }
+
+    #[test]
+    fn fractions_lie_above_zero_and_at_most_one() {
+        assert_eq!(parse_fraction("0.1"), Ok(0.1));
+        assert_eq!(parse_fraction("1"), Ok(1.0));
+        assert_eq!(parse_fraction("1e-3"), Ok(0.001));
+        for bad in ["0", "-0.5", "1.5", "nan", "inf", "x", ""] {
+            assert!(parse_fraction(bad).is_err(), "{bad}");
         }
     }
 

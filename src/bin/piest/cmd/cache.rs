@@ -1,12 +1,33 @@
-//! `piest cache info|clear|prune`: look at or shrink the result cache.
+//! `piest cache info|clear|prune|verify`: look at, shrink or check the result cache. Every action
+//! stops soon after Ctrl-C (the library looks at the flag between files and between slices of a
+//! recomputation).
+
+use std::sync::atomic::AtomicBool;
+
+use piest::cache::{Cache, VerifyOptions};
 
 use crate::cli::{CacheAction, CacheArgs};
 use crate::config::{self, Env};
 use crate::output::{self, write_stdout};
-use piest::cache::Cache;
+
+/// `cache verify` found cached counts that differ from their recomputation (they were removed):
+/// the report is printed, and the process ends with
+/// [`crate::exit::ExitStatus::VerifyDifferences`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cache verify found {spans} cached span{s} whose count differs from a recomputation \
+     (removed: the next run recomputes {them}); this machine or a trusted writer produced a \
+     wrong count",
+    s = if *spans == 1 { "" } else { "s" },
+    them = if *spans == 1 { "it" } else { "them" }
+)]
+pub struct VerifyDifferences {
+    /// Spans that differed.
+    pub spans: usize,
+}
 
 /// Runs the cache action `args` names and prints its result.
-pub fn run(args: &CacheArgs, env: &Env) -> anyhow::Result<()> {
+pub fn run(args: &CacheArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<()> {
     let cache = Cache::new(config::cache_dir(args, env)?);
     // Every action has one result: JSON with --json, else its text renderer.
     fn render<T: serde::Serialize>(json: bool, value: &T, text: fn(&T) -> String) -> String {
@@ -17,12 +38,34 @@ pub fn run(args: &CacheArgs, env: &Env) -> anyhow::Result<()> {
         }
     }
     let text = match &args.action {
-        CacheAction::Info(_) => render(args.json, &cache.info()?, output::cache::info),
-        CacheAction::Clear(_) => render(args.json, &cache.clear()?, output::cache::cleared),
+        CacheAction::Info(_) => {
+            let info = cache.info_cancellable(cancel)?;
+            render(args.json, &info, output::cache::info)
+        }
+        CacheAction::Clear(_) => {
+            let cleared = cache.clear_cancellable(cancel)?;
+            render(args.json, &cleared, output::cache::cleared)
+        }
         CacheAction::Prune(prune) => {
             let (max_size, older_than) = config::prune_limits(prune)?;
-            let pruned = cache.prune(max_size, older_than, std::time::SystemTime::now())?;
+            let now = std::time::SystemTime::now();
+            let pruned = cache.prune_cancellable(max_size, older_than, now, cancel)?;
             render(args.json, &pruned, output::cache::pruned)
+        }
+        CacheAction::Verify(verify) => {
+            let options = VerifyOptions {
+                fraction: verify.sample.unwrap_or(1.0),
+                sample_seed: verify.sample_seed,
+                workers: verify.workers.unwrap_or_else(config::default_workers),
+                kernel: config::kernel_from_env(env.kernel.as_deref())?,
+            };
+            let report = cache.verify(&options, cancel)?;
+            let text = render(args.json, &report, output::cache::verified);
+            write_stdout(text.as_bytes())?;
+            return match report.differences.len() {
+                0 => Ok(()),
+                spans => Err(VerifyDifferences { spans }.into()),
+            };
         }
     };
     write_stdout(text.as_bytes())

@@ -1,9 +1,10 @@
 //! Renderers of the `piest cache` subcommands' results: human text, or JSON through
-//! [`super::json`] with the fields of [`CacheInfo`], [`Removed`] and [`Pruned`].
+//! [`super::json`] with the fields of [`CacheInfo`], [`Cleared`], [`PruneReport`] and
+//! [`VerifyReport`].
 
 use bytesize::ByteSize;
 use indicatif::HumanCount;
-use piest::cache::{CacheInfo, Pruned, Removed};
+use piest::cache::{CacheInfo, Cleared, KeyState, PruneReport, Removed, Swept, VerifyReport};
 
 /// A byte count such as `1.2 MB`.
 fn size(bytes: u64) -> String {
@@ -52,6 +53,50 @@ pub fn info(info: &CacheInfo) -> String {
             plural(info.temp_files, "file", "files")
         ));
     }
+    match info.key {
+        KeyState::Present => {}
+        KeyState::Missing => out.push_str("key              none yet (the next run creates it)\n"),
+        KeyState::Unreadable => {
+            out.push_str("key              unreadable by this user: runs do not use this cache\n")
+        }
+        KeyState::Damaged => out
+            .push_str("key              damaged: runs do not use this cache until it is removed\n"),
+    }
+    if info.unverified > 0 {
+        out.push_str(&format!(
+            "unverified       {} (no readable key to check them with)\n",
+            plural(info.unverified, "entry", "entries")
+        ));
+    }
+    if info.strange > 0 {
+        out.push_str(&format!(
+            "strange          {} under entry names (never read; clear and prune remove those \
+             marked removable):\n",
+            plural(info.strange, "file", "files")
+        ));
+        for file in &info.strange_files {
+            let removable = if file.removable { ", removable" } else { "" };
+            out.push_str(&format!(
+                "                   {} ({}{removable})\n",
+                file.path, file.kind
+            ));
+        }
+        let unnamed = info.strange.saturating_sub(info.strange_files.len() as u64);
+        if unnamed > 0 {
+            out.push_str(&format!(
+                "                   and {} more\n",
+                HumanCount(unnamed)
+            ));
+        }
+    }
+    if info.old_format_files > 0 {
+        out.push_str(&format!(
+            "old format       {} ({}) of an earlier piest, never read: clear and prune remove \
+             them\n",
+            plural(info.old_format_files, "file", "files"),
+            size(info.old_format_bytes)
+        ));
+    }
     out
 }
 
@@ -67,25 +112,118 @@ fn removed_files(removed: &Removed) -> String {
     format!("{text} ({})", size(removed.bytes))
 }
 
-/// `piest cache clear`: `removed 94 entries (845.1 kB) from DIR`.
-pub fn cleared(removed: &Removed) -> String {
-    format!("removed {} from {}\n", removed_files(removed), removed.dir)
+/// The lines about strange files, the old format's files and files left in place, after the
+/// line about entries.
+fn swept(swept: &Swept) -> String {
+    let mut out = String::new();
+    if swept.strange > 0 {
+        out.push_str(&format!(
+            "removed {} under entry names (links, FIFOs, sockets, empty folders)\n",
+            plural(swept.strange, "strange file", "strange files")
+        ));
+    }
+    if swept.old_format_files > 0 {
+        out.push_str(&format!(
+            "removed {} of the old format\n",
+            plural(swept.old_format_files, "file", "files")
+        ));
+    }
+    if swept.not_removed > 0 {
+        out.push_str(&format!(
+            "left {} in place:\n",
+            plural(swept.not_removed, "file", "files")
+        ));
+        for file in &swept.not_removed_files {
+            out.push_str(&format!("  {} ({})\n", file.path, file.why));
+        }
+        let unnamed = swept
+            .not_removed
+            .saturating_sub(swept.not_removed_files.len() as u64);
+        if unnamed > 0 {
+            out.push_str(&format!("  and {} more\n", HumanCount(unnamed)));
+        }
+    }
+    out
 }
 
-/// `piest cache prune`: `removed 2 entries (18.0 kB), kept 92 entries (827.1 kB) in DIR`.
-pub fn pruned(pruned: &Pruned) -> String {
+/// `piest cache clear`: `removed 94 entries (845.1 kB) from DIR`, then what else it removed
+/// or left.
+pub fn cleared(cleared: &Cleared) -> String {
     format!(
-        "removed {}, kept {} ({}) in {}\n",
+        "removed {} from {}\n{}",
+        removed_files(&cleared.removed),
+        cleared.removed.dir,
+        swept(&cleared.swept)
+    )
+}
+
+/// `piest cache prune`: `removed 2 entries (18.0 kB), kept 92 entries (827.1 kB) in DIR`, then
+/// what else it removed or left.
+pub fn pruned(report: &PruneReport) -> String {
+    let pruned = &report.pruned;
+    format!(
+        "removed {}, kept {} ({}) in {}\n{}",
         removed_files(&pruned.removed),
         plural(pruned.kept_entries, "entry", "entries"),
         size(pruned.kept_bytes),
-        pruned.removed.dir
+        pruned.removed.dir,
+        swept(&report.swept)
     )
+}
+
+/// `piest cache verify`, for example:
+///
+/// ```text
+/// recomputed 94 spans (23,842 chunks, 100,000,000,000 trials) of 94 entries in DIR: all agree
+/// ```
+pub fn verified(report: &VerifyReport) -> String {
+    let mut out = format!(
+        "recomputed {} ({}, {}) of {} in {}",
+        plural(report.spans, "span", "spans"),
+        plural(report.chunks, "chunk", "chunks"),
+        plural(report.trials, "trial", "trials"),
+        plural(report.entries, "entry", "entries"),
+        report.dir
+    );
+    if report.differences.is_empty() {
+        out.push_str(": all agree\n");
+    } else {
+        out.push_str(&format!(
+            ": {} DIFFER (removed; the next run recomputes them):\n",
+            HumanCount(report.differences.len() as u64)
+        ));
+        for d in &report.differences {
+            out.push_str(&format!(
+                "  seed {} · chunk size {} · chunks {}..{}: cached {} inside, recomputed {}\n",
+                d.seed, d.chunk_size, d.first_chunk, d.end_chunk, d.cached, d.computed
+            ));
+        }
+        out.push_str(&format!(
+            "rewrote {}, removed {}\n",
+            plural(report.entries_rewritten, "entry", "entries"),
+            plural(report.entries_removed, "emptied entry", "emptied entries")
+        ));
+    }
+    if report.invalid > 0 {
+        out.push_str(&format!(
+            "skipped {} that fail their check (damaged, forged or another cache's: runs \
+             recompute and replace them)\n",
+            plural(report.invalid, "entry", "entries")
+        ));
+    }
+    if report.other_algorithm > 0 {
+        out.push_str(&format!(
+            "skipped {} of another sampling algorithm\n",
+            plural(report.other_algorithm, "entry", "entries")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use piest::cache::Pruned;
 
     #[test]
     fn clear_and_prune_say_what_they_removed() {
@@ -95,21 +233,28 @@ mod tests {
             bytes: 18_400,
             temp_files: 1,
         };
-        assert_eq!(
-            cleared(&removed),
-            "removed 2 entries and 1 temporary file (18.4 kB) from /c\n"
-        );
-        let p = Pruned {
-            removed: Removed {
-                temp_files: 0,
-                entries: 1,
-                ..removed
-            },
-            kept_entries: 1,
-            kept_bytes: 9_000,
+        let cleared_ = Cleared {
+            removed: removed.clone(),
+            swept: Swept::default(),
         };
         assert_eq!(
-            pruned(&p),
+            cleared(&cleared_),
+            "removed 2 entries and 1 temporary file (18.4 kB) from /c\n"
+        );
+        let report = PruneReport {
+            pruned: Pruned {
+                removed: Removed {
+                    temp_files: 0,
+                    entries: 1,
+                    ..removed
+                },
+                kept_entries: 1,
+                kept_bytes: 9_000,
+            },
+            swept: Swept::default(),
+        };
+        assert_eq!(
+            pruned(&report),
             "removed 1 entry (18.4 kB), kept 1 entry (9.0 kB) in /c\n"
         );
     }

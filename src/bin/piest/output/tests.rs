@@ -7,7 +7,10 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use insta::assert_snapshot;
-use piest::cache::{CacheInfo, CacheSummary, KeyState, Pruned, Removed, Strange};
+use piest::cache::{
+    CacheInfo, CacheSummary, Cleared, Difference, KeyState, NotRemoved, PruneReport, Pruned,
+    Removed, Strange, Swept, VerifyReport,
+};
 use piest::plan::Plan;
 use piest::report::Report;
 use piest::scale::{ScaleReport, Series, Sweep, SweepSpec};
@@ -183,11 +186,66 @@ fn removed() -> Removed {
     }
 }
 
-fn pruned() -> Pruned {
-    Pruned {
+/// What `clear` or `prune` did besides entries: nothing, or a strange file removed, old files
+/// removed and one left in place.
+fn swept(busy: bool) -> Swept {
+    if !busy {
+        return Swept::default();
+    }
+    Swept {
+        strange: 1,
+        old_format_files: 3,
+        not_removed: 2,
+        not_removed_files: vec![NotRemoved {
+            path: "/home/alice/.cache/piest/v2/2e.entry".into(),
+            why: "a directory that is not empty: it may be someone's data".into(),
+        }],
+    }
+}
+
+fn cleared(busy: bool) -> Cleared {
+    Cleared {
         removed: removed(),
-        kept_entries: 92,
-        kept_bytes: 827_100,
+        swept: swept(busy),
+    }
+}
+
+fn pruned(busy: bool) -> PruneReport {
+    PruneReport {
+        pruned: Pruned {
+            removed: removed(),
+            kept_entries: 92,
+            kept_bytes: 827_100,
+        },
+        swept: swept(busy),
+    }
+}
+
+/// A verification of 94 entries, with `differences` spans that differed.
+fn verified(differences: usize) -> VerifyReport {
+    VerifyReport {
+        dir: "/home/alice/.cache/piest".into(),
+        entries: 94,
+        invalid: 2,
+        other_algorithm: 1,
+        spans: 94,
+        chunks: 23_842,
+        trials: 100_000_000_000,
+        differences: (0..differences as u64)
+            .map(|i| Difference {
+                entry: format!("/home/alice/.cache/piest/v2/{i:02x}.entry"),
+                seed: 0,
+                chunk_size: 4_194_304,
+                first_chunk: 256 * i,
+                end_chunk: 256 * (i + 1),
+                trials_per_chunk: 4_194_304,
+                cached: 843_314_856,
+                computed: 843_314_857 + i,
+            })
+            .collect(),
+        removed_spans: differences as u64,
+        entries_rewritten: 0,
+        entries_removed: differences as u64,
     }
 }
 
@@ -206,24 +264,68 @@ fn cache_info_json() {
     assert_snapshot!(super::json(&cache_info(true)));
 }
 
+/// A cache whose key this user cannot read, with many strange files and old ones.
+#[test]
+fn cache_info_text_of_a_troubled_cache() {
+    let info = CacheInfo {
+        key: KeyState::Unreadable,
+        entries: 0,
+        chunks: 0,
+        trials: 0,
+        seeds: 0,
+        invalid: 0,
+        unverified: 96,
+        strange: 25,
+        old_format_files: 12,
+        old_format_bytes: 120_000,
+        ..cache_info(true)
+    };
+    assert_snapshot!(cache::info(&info));
+}
+
 #[test]
 fn cache_clear_text() {
-    assert_snapshot!(cache::cleared(&removed()));
+    assert_snapshot!(cache::cleared(&cleared(false)));
+}
+
+#[test]
+fn cache_clear_text_with_strange_and_old_files() {
+    assert_snapshot!(cache::cleared(&cleared(true)));
 }
 
 #[test]
 fn cache_clear_json() {
-    assert_snapshot!(super::json(&removed()));
+    assert_snapshot!(super::json(&cleared(true)));
 }
 
 #[test]
 fn cache_prune_text() {
-    assert_snapshot!(cache::pruned(&pruned()));
+    assert_snapshot!(cache::pruned(&pruned(false)));
+}
+
+#[test]
+fn cache_prune_text_with_strange_and_old_files() {
+    assert_snapshot!(cache::pruned(&pruned(true)));
 }
 
 #[test]
 fn cache_prune_json() {
-    assert_snapshot!(super::json(&pruned()));
+    assert_snapshot!(super::json(&pruned(true)));
+}
+
+#[test]
+fn cache_verify_text_all_agree() {
+    assert_snapshot!(cache::verified(&verified(0)));
+}
+
+#[test]
+fn cache_verify_text_with_differences() {
+    assert_snapshot!(cache::verified(&verified(2)));
+}
+
+#[test]
+fn cache_verify_json() {
+    assert_snapshot!(super::json(&verified(1)));
 }
 
 /// A sweep on 2 cores at 1, 2 and 4 workers: near-linear to 2, a plateau at 4 (the workers share
