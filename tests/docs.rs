@@ -140,6 +140,8 @@ fn the_man_page_renders_without_warnings_and_covers_commands_environment_and_exi
         ".SS \"piest cache info\"",
         ".SS \"piest cache clear\"",
         ".SS \"piest cache prune\"",
+        ".SS \"piest cache verify\"",
+        ".SS \"piest merge\"",
         ".SS \"piest completions\"",
         ".SS \"piest man\"",
         "--max-size",

@@ -59,12 +59,29 @@ fn sighup_stores_completed_chunks_and_dies_by_sighup() {
 #[test]
 fn ctrl_c_stops_a_fully_cached_rerun() {
     let env = Piest::new();
-    // A million chunks of one trial: every one is read from the cache on the rerun, slowly
-    // enough (one -v line each) to be interrupted midway.
-    let args = ["-n", "1e6", "--chunk-size", "1", "-w", "1"];
-    let (first, _) = env.json(&args);
-    assert_eq!(first["cached_chunks"], 0);
-    let rerun = [&args[..], &["-v"]].concat();
+    // The cache holds 1,000 whole entries of one-trial chunks (their counts are made up: the
+    // run only reads them), so the run below is read entirely from the cache, one -v line per
+    // cached span: 256,000 of them, too many to finish before the signal.
+    const BLOCKS: u64 = 1_000;
+    let cache = Cache::new(env.dir.path().join("cache"));
+    let session = CacheSession::open(cache, true);
+    let cell = piest::cache::cell_chunks(1);
+    let block = piest::cache::block_chunks(1);
+    for b in 0..BLOCKS {
+        let mut entry = Entry::empty(BlockKey::new(0, 1, b));
+        for c in 0..block / cell {
+            let first = b * block + c * cell;
+            entry.insert(Span {
+                first,
+                end: first + cell,
+                trials: 1,
+                inside: cell * 3 / 4,
+            });
+        }
+        assert!(session.store(&entry));
+    }
+    let trials = (BLOCKS * block).to_string();
+    let rerun = ["-n", &trials, "--chunk-size", "1", "-w", "1", "-v"];
     let out = interrupt(&env, &rerun, Busy::StderrContains("(cached)"), "INT");
     assert_eq!(out.status.signal(), Some(SIGINT), "{:?}", out.status);
     assert!(out.stdout.is_empty());
