@@ -176,3 +176,17 @@ fn help_names_the_completions_and_man_commands_and_how_to_install_them() {
         assert!(help.contains(needle), "{needle}");
     }
 }
+
+#[test]
+fn cache_verify_documents_every_flag_with_an_example() {
+    common::assert_help_examples(
+        &["cache", "verify"],
+        &[
+            "--sample ",
+            "--sample-seed",
+            "--workers",
+            "--cache-dir",
+            "--json",
+        ],
+    );
+}

@@ -288,7 +288,7 @@ pub struct VerifyArgs {
     pub sample: Option<f64>,
 
     /// Seed of the sample's choice: the same seed picks the same spans of the same cache
-    /// (default 0) [example: --sample-seed 7]
+    /// [example: --sample-seed 7]
     #[arg(long, value_name = "SEED", default_value = "0", value_parser = parse_u64_seed)]
     pub sample_seed: u64,
 
