@@ -87,6 +87,18 @@ fn a_leading_tilde_is_the_home_directory_in_every_path_and_never_a_folder() {
         ],
     );
     assert!(home.join("p.svg").is_file(), "--plot=~/p.svg");
+    // A part file to merge, named with a quoted ~ (no shell expanded it).
+    let out = env
+        .std_cmd()
+        .env("HOME", &home)
+        .current_dir(&cwd)
+        .args(["merge", "~/missing-part.json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let expanded = home.join("missing-part.json").display().to_string();
+    assert!(stderr.contains(&expanded), "{stderr}");
     assert!(!cwd.join("~").exists(), "a folder named ~ was created");
 
     // Without a home directory, `~` cannot be expanded: a usage error, not a folder named `~`.

@@ -38,7 +38,8 @@ The count depends only on --trials, --seed and --chunk-size: any --workers gives
 Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
 A run split with --shard K/N over many machines merges exactly with `piest merge`.
 
-Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot) may start with ~/ for $HOME.
+Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot, merge files) may start with ~/ for
+$HOME.
 
 Environment:
   PIEST_CACHE_DIR     the cache directory when --cache-dir is not given

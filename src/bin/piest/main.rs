@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Some(Command::Cache(args)) => cmd::cache::run(&args, &env, cancel),
         Some(Command::Completions(args)) => cmd::completions::run(&args),
         Some(Command::Man) => cmd::man::run(),
-        Some(Command::Merge(args)) => cmd::merge::run(&args),
+        Some(Command::Merge(args)) => cmd::merge::run(&args, &env),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     // What a stopped maintenance command had already done ("; it had removed 3 entries ...").

@@ -9,6 +9,7 @@ use piest::merge::{MergeError, MergeReport, NamedPart};
 use piest::part::{PartError, parse_all};
 
 use crate::cli::MergeArgs;
+use crate::config::Env;
 use crate::output::{self, write_stdout};
 
 /// `piest merge` refused its parts: mapped to [`crate::exit::ExitStatus::MergeRefused`].
@@ -24,10 +25,10 @@ fn refused(file: &str, error: PartError) -> MergeRefused {
 }
 
 /// Reads every part named by `args`, merges them and prints the report.
-pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
+pub fn run(args: &MergeArgs, env: &Env) -> anyhow::Result<()> {
     let mut parts = Vec::new();
     for path in &args.files {
-        let (name, text) = read_input(path)?;
+        let (name, text) = read_input(&env.expand_home(path, "FILE")?)?;
         let found = parse_all(&text).map_err(|error| refused(&name, error))?;
         if found.is_empty() {
             return Err(refused(&name, PartError::NotJson("empty".into())).into());
