@@ -150,6 +150,42 @@ fn bad_kernel_variable_is_a_usage_error() {
 }
 
 #[test]
+fn a_kernel_this_cpu_cannot_run_is_refused_naming_what_it_lacks() {
+    let env = Piest::new();
+    for kernel in piest::Kernel::all() {
+        let missing = kernel.missing_features();
+        if missing.is_empty() {
+            continue;
+        }
+        let out = env
+            .cmd()
+            .env("PIEST_KERNEL", kernel.name())
+            .args(["-n", "100"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", kernel.name());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(missing[0]), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn version_verbose_lists_the_kernels_this_cpu_runs() {
+    let env = Piest::new();
+    let out = env.cmd().args(["--version", "--verbose"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("piest "), "{text}");
+    assert!(text.contains(piest::ALGORITHM), "{text}");
+    let best = piest::Kernel::best().name();
+    assert!(text.contains(&format!("(auto: {best})")), "{text}");
+    let plain = env.cmd().arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&plain.stdout).lines().count(), 1);
+}
+
+#[test]
 fn every_kernel_gives_the_same_count_through_the_cli() {
     let env = Piest::new();
     let mut counts = Vec::new();

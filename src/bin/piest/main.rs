@@ -97,7 +97,20 @@ fn clap_failure(err: &clap::Error) -> ExitStatus {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            match err.print().and_then(|()| io::stdout().flush()) {
+            // `--version --verbose` (or -v) adds the algorithm and the kernels this CPU runs.
+            let verbose = err.kind() == ErrorKind::DisplayVersion
+                && std::env::args_os().any(|a| a == "-v" || a == "--verbose");
+            let details = if verbose {
+                output::version::details()
+            } else {
+                String::new()
+            };
+            let printed = err.print().and_then(|()| {
+                let mut out = io::stdout().lock();
+                out.write_all(details.as_bytes())?;
+                out.flush()
+            });
+            match printed {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
                     stderr_line(&format!("piest: error: cannot write to stdout: {e}"));
                     ExitStatus::Error

@@ -9,6 +9,7 @@ pub mod part;
 pub mod progress;
 pub mod scale;
 pub mod stream;
+pub mod version;
 
 #[cfg(test)]
 mod tests;
