@@ -121,7 +121,7 @@ mod tests {
                 assert_eq!(d.inside, r2 < 1.0);
             }
         }
-        assert!((darts.pi() - 3.14).abs() < 0.1);
+        assert!((darts.pi() - std::f64::consts::PI).abs() < 0.1);
         let [lo, hi] = darts.ci95();
         assert!((darts.half_width() - (hi - lo) / 2.0).abs() < 1e-15);
     }
