@@ -1,8 +1,6 @@
 //! The report of an estimate: one serializable data model that every renderer (human text,
 //! JSON) reads. Field names are stable: new fields may be added, none removed. The report of a
-//! worker-count sweep is in [`scale`].
-
-pub mod scale;
+//! worker-count sweep is [`crate::scale::ScaleReport`].
 
 use serde::Serialize;
 

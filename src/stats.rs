@@ -4,12 +4,11 @@
 //! `4·sqrt(p̂(1−p̂)/n)`. The 95% interval is the Wilson score interval for p, scaled by 4: unlike
 //! the normal (Wald) interval it stays inside [0, 4] and keeps its coverage at small n.
 //!
-//! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in [`scaling`]; the
-//! stopping rule of a precision target is in [`stopping`], the convergence series in
-//! [`convergence`].
+//! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in
+//! [`crate::scale::stats`], beside the sweep they analyse. The stopping rule of a precision
+//! target is in [`stopping`], the convergence series of an estimate in [`convergence`].
 
 pub mod convergence;
-pub mod scaling;
 pub mod stopping;
 
 /// The two-sided 95% normal quantile, Φ⁻¹(0.975).

@@ -4,24 +4,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::Piest;
+use common::{Piest, json_of};
 use piest::cache::BlockKey;
 use serde_json::Value;
 
 /// Runs `piest ARGS --json` in `env`; returns the report and stderr, asserting success.
 fn run(env: &Piest, args: &[&str]) -> (Value, String) {
-    output_of(env.std_cmd().args(args).arg("--json"))
-}
-
-fn output_of(cmd: &mut Command) -> (Value, String) {
-    let out = cmd.output().expect("run piest");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
-    let report = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
-    (report, stderr)
+    env.json(args)
 }
 
 /// The count of an uncached run.
@@ -48,7 +40,7 @@ fn entry(env: &Piest, seed: u64, chunk_size: u64, block: u64) -> PathBuf {
 
 /// `piest cache info --json` in `env`.
 fn info(env: &Piest) -> Value {
-    output_of(env.std_cmd().args(["cache", "info", "--json"])).0
+    json_of(env.std_cmd().args(["cache", "info", "--json"])).0
 }
 
 /// 1,000,003 trials in chunks of 10,000: 100 whole chunks and a remainder of 3 trials.
@@ -302,7 +294,7 @@ fn an_unusable_cache_directory_warns_once_and_the_run_goes_on() {
         .args(SHORT)
         .arg("--json")
         .env("PIEST_CACHE_DIR", &under_file);
-    for (v, stderr) in [run(&env, &by_flag), output_of(&mut by_env)] {
+    for (v, stderr) in [run(&env, &by_flag), json_of(&mut by_env)] {
         assert_eq!(v["inside"], expected);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(
@@ -354,7 +346,7 @@ fn cache_info_clear_and_prune_on_known_contents() {
         .set_modified(two_days)
         .unwrap();
     let prune = |args: &[&str]| {
-        output_of(
+        json_of(
             env.std_cmd()
                 .args([&["cache", "prune", "--json"], args].concat()),
         )
@@ -409,13 +401,5 @@ fn bad_cache_arguments_exit_2_with_one_line() {
         (&["cache", "frobnicate"], "frobnicate"),
         (&["-n", "1e5", "--no-cache", "--refresh"], "--refresh"),
     ];
-    for (args, needle) in cases {
-        let env = Piest::new();
-        let out = env.cmd().args(*args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-    }
+    common::assert_usage_errors(&[], cases);
 }

@@ -133,20 +133,7 @@ fn bad_input_exits_2_with_a_message_naming_the_problem_and_no_stdout() {
         (&["--quiet", "--verbose"], "--verbose"),
         (&["--no-such-flag"], "--no-such-flag"),
     ];
-    for (args, needle) in cases {
-        let env = Piest::new();
-        let out = env.cmd().args(*args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert_eq!(
-            stderr.trim_end().lines().count(),
-            1,
-            "{args:?}: not one line: {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    }
+    common::assert_usage_errors(&[], cases);
 }
 
 #[test]
@@ -240,32 +227,21 @@ fn verbose_prints_one_line_per_chunk() {
 
 #[test]
 fn help_documents_every_flag_with_an_example() {
-    let env = Piest::new();
-    let out = env.cmd().arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8(out.stdout).unwrap();
-    for flag in [
-        "--trials",
-        "--workers",
-        "--seed",
-        "--chunk-size",
-        "--json",
-        "--quiet",
-        "--verbose",
-        "--cache-dir",
-        "--no-cache",
-        "--refresh",
-    ] {
-        let section = help
-            .split(flag)
-            .nth(1)
-            .unwrap_or_else(|| panic!("{flag} missing"));
-        let until_next = section.split("\n  -").next().unwrap();
-        assert!(
-            until_next.contains("[example:"),
-            "{flag} has no example:\n{until_next}"
-        );
-    }
+    common::assert_help_examples(
+        &[],
+        &[
+            "--trials",
+            "--workers",
+            "--seed",
+            "--chunk-size",
+            "--json",
+            "--quiet",
+            "--verbose",
+            "--cache-dir",
+            "--no-cache",
+            "--refresh",
+        ],
+    );
 }
 
 #[test]
@@ -327,14 +303,44 @@ fn stream_stops_cleanly_when_the_reader_goes_away() {
     );
 }
 
-#[test]
-fn ctrl_c_stops_promptly_with_status_130() {
-    let out = common::interrupted(&["-n", "1e13", "-w", "2"]);
-    assert_eq!(out.status.code(), Some(130));
+/// Interrupts a long estimate with `signal` once it has finished a chunk; checks that it stops
+/// promptly, prints nothing on stdout and one line after its chunk lines, dies by the signal,
+/// and stored the chunks it completed.
+#[cfg(unix)]
+fn interrupted_estimate(signal: &str, number: i32, line: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let env = Piest::new();
+    let args = ["-n", "1e13", "-w", "2", "-v"];
+    let out = common::interrupt(&env, &args, common::Busy::StderrLine("chunk"), signal);
+    assert_eq!(out.status.signal(), Some(number), "{:?}", out.status);
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "piest: interrupted"
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.last(), Some(&line), "{}", out.stderr);
+    let before = &lines[..lines.len() - 1];
+    assert!(
+        before.iter().all(|l| l.starts_with("chunk")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.took.as_secs_f64() < 2.0, "took {:?}", out.took);
+    // The completed chunks were stored before the process died.
+    let (info, _) = common::json_of(env.std_cmd().args(["cache", "info"]).arg("--json"));
+    assert!(info["chunks"].as_u64().unwrap() > 0, "{info}");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stores_completed_chunks_and_dies_by_sigint() {
+    interrupted_estimate("INT", signal_hook::consts::SIGINT, "piest: interrupted");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stores_completed_chunks_and_dies_by_sigterm() {
+    interrupted_estimate(
+        "TERM",
+        signal_hook::consts::SIGTERM,
+        "piest: interrupted by SIGTERM",
     );
 }
 

@@ -199,55 +199,46 @@ fn bad_scale_input_exits_2_with_one_line_and_no_stdout() {
         (&["--plot", "no/such/dir/scale.svg"], "does not exist"),
         (&["--json", "--csv"], "--csv"),
         (&["--markdown", "--json"], "--json"),
+        // A sweep bypasses the cache and has no per-chunk lines: it accepts no such flags.
+        (&["--no-cache"], "--no-cache"),
+        (&["--cache-dir", "/tmp"], "--cache-dir"),
+        (&["-v"], "-v"),
     ];
-    for (args, needle) in cases {
-        let env = Piest::new();
-        let out = env.cmd().arg("scale").args(*args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-    }
+    common::assert_usage_errors(&["scale"], cases);
 }
 
 #[test]
 fn help_documents_every_scale_flag_with_an_example() {
+    common::assert_help_examples(
+        &["scale"],
+        &[
+            "--trials",
+            "--workers",
+            "--runs",
+            "--warmup",
+            "--seed",
+            "--chunk-size",
+            "--json",
+            "--csv",
+            "--markdown",
+            "--plot",
+        ],
+    );
     let env = Piest::new();
-    let out = env.cmd().args(["scale", "--help"]).output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8(out.stdout).unwrap();
-    let options = help.split("Options:").nth(1).expect("an Options section");
-    for flag in [
-        "--trials",
-        "--workers",
-        "--runs",
-        "--warmup",
-        "--seed",
-        "--chunk-size",
-        "--json",
-        "--csv",
-        "--markdown",
-        "--plot",
-    ] {
-        let section = options
-            .split(flag)
-            .nth(1)
-            .unwrap_or_else(|| panic!("{flag} missing"));
-        let until_next = section.split("\n  -").next().unwrap();
-        assert!(until_next.contains("[example:"), "{flag}:\n{until_next}");
-    }
     let top = env.cmd().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&top.stdout).contains("scale"));
 }
 
+#[cfg(unix)]
 #[test]
-fn ctrl_c_stops_a_sweep_promptly_with_status_130() {
-    let out = common::interrupted(&["scale", "-n", "1e13", "-w", "1,2"]);
-    assert_eq!(out.status.code(), Some(130));
+fn ctrl_c_stops_a_sweep_promptly_and_it_dies_by_sigint() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = Piest::new();
+    // Busy once the first run's worker pool (one worker beside the main thread) exists.
+    let args = ["scale", "-n", "1e13", "-w", "1,2"];
+    let out = common::interrupt(&env, &args, common::Busy::Threads(2), "INT");
+    assert_eq!(out.status.signal(), Some(signal_hook::consts::SIGINT));
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "piest: interrupted"
-    );
+    assert_eq!(out.stderr.trim(), "piest: interrupted");
+    assert!(out.took.as_secs_f64() < 2.0, "took {:?}", out.took);
 }

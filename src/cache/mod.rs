@@ -2,7 +2,7 @@
 //! (sampling algorithm, seed, chunk size, chunk index, chunk trials) is never computed again —
 //! `joblib.Memory` for piest, made safe, bounded and incremental.
 //!
-//! This module owns where the cache lives, its keys, the entry format, atomic writes,
+//! This module owns the layout of a cache directory it is given, its keys, the entry format, atomic writes,
 //! verification and the maintenance commands (`info`, `clear`, `prune`). It never decides
 //! whether caching is on: the caller hands the runner a [`CacheSession`] or none.
 //!
@@ -33,7 +33,8 @@
 //! # Layout
 //!
 //! ```text
-//! <cache dir>/                     --cache-dir, else $PIEST_CACHE_DIR, else ~/.cache/piest
+//! <cache dir>/                     chosen by the caller (the binary: --cache-dir, else
+//!                                  $PIEST_CACHE_DIR, else ~/.cache/piest)
 //!   v1/                            entries of format v1 (a future format gets its own folder)
 //!     CACHEDIR.TAG                 tells backup tools that this folder is a cache
 //!     <64 hex digits>.json         one block: {"format", "algorithm", "seed", "chunk_size",
@@ -72,7 +73,6 @@ mod entry;
 mod maintain;
 mod session;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 pub use entry::{BlockKey, Entry, FORMAT, Invalid, Record};
@@ -121,20 +121,6 @@ impl Cache {
         Cache { root: root.into() }
     }
 
-    /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest`
-    /// on Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
-    pub fn default_root() -> Option<PathBuf> {
-        dirs::cache_dir().map(|dir| dir.join("piest"))
-    }
-
-    /// The cache directory a run uses: `flag` (`--cache-dir`) if given, else `env`
-    /// (`PIEST_CACHE_DIR`) if set and not empty, else [`Cache::default_root`].
-    pub fn locate(flag: Option<&Path>, env: Option<&OsStr>) -> Option<PathBuf> {
-        flag.map(Path::to_path_buf)
-            .or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
-            .or_else(Cache::default_root)
-    }
-
     /// The cache directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -170,22 +156,6 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn location_prefers_the_flag_then_the_environment() {
-        let flag = Path::new("/flag");
-        let env = OsStr::new("/env");
-        assert_eq!(
-            Cache::locate(Some(flag), Some(env)),
-            Some(PathBuf::from("/flag"))
-        );
-        assert_eq!(Cache::locate(None, Some(env)), Some(PathBuf::from("/env")));
-        assert_eq!(
-            Cache::locate(None, Some(OsStr::new(""))),
-            Cache::default_root()
-        );
-        assert_eq!(Cache::locate(None, None), Cache::default_root());
-    }
 
     #[test]
     fn entries_live_in_a_versioned_folder_under_their_hash() {

@@ -5,7 +5,7 @@
 //! run stops early. Without a session the chunks are simply computed.
 
 use std::ops::Range;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -75,6 +75,10 @@ pub(super) fn run(
         .map(|index| {
             let chunk = spec.plan.chunk(index);
             if let Some(inside) = known(index) {
+                // A fully cached run must stop on request as promptly as a computed one.
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Error::Cancelled);
+                }
                 observer.trials_done(chunk.trials);
                 report(observer, chunk, inside, began, ChunkSource::Cached);
                 let sources = ChunkSources {

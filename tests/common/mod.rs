@@ -37,28 +37,107 @@ impl Piest {
     }
 }
 
-/// Runs `piest ARGS --json` and parses its stdout.
-pub fn json(args: &[&str]) -> serde_json::Value {
-    let env = Piest::new();
-    let out = env
-        .cmd()
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run piest");
-    assert!(
-        out.status.success(),
-        "piest {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+impl Piest {
+    /// Runs `piest ARGS --json` in this environment; returns the parsed stdout and the stderr,
+    /// failing the test unless it succeeds.
+    pub fn json(&self, args: &[&str]) -> (serde_json::Value, String) {
+        json_of(self.std_cmd().args(args).arg("--json"))
+    }
 }
 
-/// Starts `piest ARGS`, sends it SIGINT after 300 ms, and returns its output; fails the test if
-/// it is still running 5 s after the signal.
-pub fn interrupted(args: &[&str]) -> std::process::Output {
+/// Runs `cmd`, fails the test unless it succeeds, and returns its stdout parsed as one JSON
+/// object and its stderr.
+pub fn json_of(cmd: &mut std::process::Command) -> (serde_json::Value, String) {
+    let out = cmd.output().expect("run piest");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    let value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    (value, stderr)
+}
+
+/// Runs `piest ARGS --json` in a fresh environment and parses its stdout.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    Piest::new().json(args).0
+}
+
+/// Asserts that `piest PREFIX ARGS` is a usage error for each `(ARGS, needle)`: exit status 2,
+/// nothing on stdout, and one line on stderr that contains `needle` (no panic).
+pub fn assert_usage_errors(prefix: &[&str], cases: &[(&[&str], &str)]) {
+    for (args, needle) in cases {
+        let env = Piest::new();
+        let out = env
+            .cmd()
+            .args(prefix)
+            .args(*args)
+            .output()
+            .expect("run piest");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Asserts that `piest ARGS --help` documents each of `flags` with an `[example: ...]` in its
+/// Options section; returns the whole help text.
+pub fn assert_help_examples(args: &[&str], flags: &[&str]) -> String {
+    let out = Piest::new()
+        .cmd()
+        .args(args)
+        .arg("--help")
+        .output()
+        .expect("run piest");
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).expect("UTF-8 help");
+    let options = help.split("Options:").nth(1).expect("an Options section");
+    for flag in flags {
+        let section = options
+            .split(flag)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{flag} missing"));
+        let until_next = section.split("\n  -").next().unwrap_or_default();
+        assert!(
+            until_next.contains("[example:"),
+            "{flag} has no example:\n{until_next}"
+        );
+    }
+    help
+}
+
+/// How [`interrupt`] knows that the command is busy, so that the signal interrupts real work.
+pub enum Busy {
+    /// A line on stderr starting with this (a `-v` chunk line).
+    StderrLine(&'static str),
+    /// The process runs at least this many threads (its worker pool has started). Read from
+    /// `/proc` on Linux; elsewhere the helper waits 300 ms instead.
+    Threads(usize),
+}
+
+/// What [`interrupt`] saw.
+pub struct Interrupted {
+    /// How the process ended.
+    pub status: std::process::ExitStatus,
+    /// Its stdout.
+    pub stdout: Vec<u8>,
+    /// Its stderr, every line of it.
+    pub stderr: String,
+    /// Time from the signal to the end of the process.
+    pub took: std::time::Duration,
+}
+
+/// Starts `piest ARGS` in `env`, waits until it is `busy`, sends it `signal` (a name for
+/// `kill -s`, such as `INT`) and waits for it to end; fails the test if it has not ended 10 s
+/// after the signal.
+pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interrupted {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::mpsc;
     use std::time::{Duration, Instant};
-    let env = Piest::new();
     let mut child = env
         .std_cmd()
         .args(args)
@@ -66,21 +145,65 @@ pub fn interrupted(args: &[&str]) -> std::process::Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start piest");
-    std::thread::sleep(Duration::from_millis(300));
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, seen) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = lines.send(line);
+        }
+        all
+    });
+    let started = Instant::now();
+    match busy {
+        Busy::StderrLine(prefix) => loop {
+            let line = seen
+                .recv_timeout(Duration::from_secs(30))
+                .expect("no progress line within 30 s");
+            if line.starts_with(prefix) {
+                break;
+            }
+        },
+        Busy::Threads(n) => {
+            let tasks = format!("/proc/{}/task", child.id());
+            if cfg!(target_os = "linux") {
+                while std::fs::read_dir(&tasks).map_or(0, Iterator::count) < n {
+                    assert!(started.elapsed() < Duration::from_secs(30), "never busy");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    }
     let sent = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    let kill = std::process::Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
         .status()
         .expect("run kill");
-    assert!(status.success());
-    loop {
-        if child.try_wait().expect("wait for piest").is_some() {
-            return child.wait_with_output().expect("collect output");
+    assert!(kill.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for piest") {
+            break status;
         }
         assert!(
-            sent.elapsed() < Duration::from_secs(5),
-            "still running 5 s after SIGINT"
+            sent.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIG{signal}"
         );
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_end(&mut stdout).expect("read stdout");
+    }
+    let stderr = reader.join().expect("stderr reader");
+    Interrupted {
+        status,
+        stdout,
+        stderr,
+        took,
     }
 }

@@ -2,9 +2,9 @@
 //! followed by one paragraph saying what was run and what the fit found.
 
 use indicatif::HumanCount;
-use piest::report::scale::ScaleReport;
+use piest::scale::ScaleReport;
 
-use super::scale_table::{
+use super::{
     HEADINGS, above_cores_note, agreement_line, amdahl_line, baseline_note, cells, unit_of,
 };
 

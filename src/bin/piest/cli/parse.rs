@@ -1,110 +1,19 @@
-//! The command line: one clap-derive struct, its subcommands and the value parsers that
-//! validate each flag while parsing. Nothing here touches threads, files or the sampler.
+//! The value parsers of the command line: each flag's text becomes a typed value or a message
+//! saying what was wrong and what would be right. One parser per kind of value: counts, seeds,
+//! worker counts (alone or in a sweep's list), sizes, ages, chunk ranges, plot paths.
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use piest::plan::DEFAULT_CHUNK_SIZE;
-
-pub mod scale;
-pub use scale::{ScaleArgs, WorkerList};
-
 /// Most worker threads accepted: far above any core count piest is run on, low enough that a
 /// typo cannot ask the OS for a million threads.
 pub const MAX_WORKERS: usize = 1024;
 
-const EXAMPLES: &str = "\
-Examples:
-  piest --trials 1e8 --workers 4      estimate π from 100,000,000 trials on 4 threads
-  piest -n 2.5e9 --seed 7 --json      one JSON object, seed 7
-  piest -n 1e9 --seed random          a fresh seed from the OS (printed in the report)
-  piest -n 1e8 -v                     one line per chunk on stderr
-  piest -n 1e10; piest -n 1e10        the second run reads every chunk from the result cache
-  piest cache prune --max-size 50MB   keep the result cache small
-  piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
-
-The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
-Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
-
-Environment:
-  PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
-  PIEST_KERNEL        auto (default), scalar, portable or avx2: force a sampling kernel; all
-                      give identical counts, `--json` reports which one ran";
-
-/// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
-#[derive(Debug, Parser)]
-#[command(name = "piest", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    /// The estimate's options (used when no subcommand is given).
-    #[command(flatten)]
-    pub estimate: EstimateArgs,
-    /// A subcommand instead of an estimate.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-/// Options of an estimate.
-#[derive(Debug, Args)]
-pub struct EstimateArgs {
-    /// Number of random points to throw: a positive whole number, written 100000000,
-    /// 100_000_000, 1e8 or 2.5e9 [example: --trials 1e9]
-    #[arg(short = 'n', long, value_name = "N", default_value = "1e8", value_parser = parse_trials, allow_hyphen_values = true)]
-    pub trials: u64,
-
-    /// Worker threads (default: the number of available cores). Changes the speed, never the
-    /// answer [example: --workers 4]
-    #[arg(short, long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
-    pub workers: Option<NonZeroUsize>,
-
-    /// Seed of the random streams: a whole number (default 0, so a repeat run gives the same
-    /// answer) or `random` for a fresh one from the OS, shown in the report [example: --seed 42]
-    #[arg(short, long, value_name = "SEED|random", default_value = "0", value_parser = parse_seed, allow_hyphen_values = true)]
-    pub seed: SeedArg,
-
-    /// Trials per chunk, the unit of parallel work and of random streams (default 4194304 =
-    /// 2^22). Part of what determines the answer [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
-    pub chunk_size: u64,
-
-    /// Print one JSON object on stdout instead of text [example: --json]
-    #[arg(long)]
-    pub json: bool,
-
-    /// Print only the estimate (only the JSON with --json); no progress bar, no warnings
-    /// [example: -q]
-    #[arg(short, long, conflicts_with = "verbose")]
-    pub quiet: bool,
-
-    /// Print one line per chunk on stderr: index, trials, worker thread, time, and whether it
-    /// was computed or read from the cache [example: -v]
-    #[arg(short, long)]
-    pub verbose: bool,
-
-    /// How the result cache is used.
-    #[command(flatten)]
-    pub cache: CacheFlags,
-}
-
-/// The result cache options of an estimate.
-#[derive(Debug, Args)]
-pub struct CacheFlags {
-    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory,
-    /// $XDG_CACHE_HOME/piest or ~/.cache/piest on Linux) [example: --cache-dir /tmp/piest]
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Neither read nor write the result cache [example: --no-cache]
-    #[arg(long, conflicts_with = "refresh")]
-    pub no_cache: bool,
-
-    /// Compute every chunk, ignoring the result cache, and overwrite its entries
-    /// [example: --refresh]
-    #[arg(long)]
-    pub refresh: bool,
-}
+/// Most runs (or warm-up runs) per worker count: far more than any useful sweep, few enough that
+/// a typo cannot start a sweep that never ends.
+pub const MAX_RUNS: usize = 10_000;
 
 /// The `--seed` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,88 +22,6 @@ pub enum SeedArg {
     Fixed(u64),
     /// Draw a seed from the operating system.
     Random,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Time the estimate at several worker counts: speed-up, efficiency, serial fraction and an
-    /// Amdahl fit [example: piest scale -n 1e9 -w 1,2,4]
-    #[command(after_help = scale::EXAMPLES)]
-    Scale(ScaleArgs),
-    /// Write the exact random words the sampler consumes, as raw little-endian 64-bit words on
-    /// stdout, for external test batteries (dieharder, PractRand): lanes interleaved, chunk after
-    /// chunk [example: piest stream --seed 1 --chunks 0..8 | dieharder -g 200 -a]
-    #[command(hide = true)]
-    Stream(StreamArgs),
-
-    /// Inspect or shrink the result cache of chunk counts [example: piest cache info]
-    Cache(CacheArgs),
-}
-
-/// Options of `piest cache`.
-#[derive(Debug, Args)]
-pub struct CacheArgs {
-    /// What to do.
-    #[command(subcommand)]
-    pub action: CacheAction,
-
-    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory)
-    /// [example: --cache-dir /tmp/piest]
-    #[arg(long, value_name = "DIR", global = true)]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Print one JSON object instead of text [example: --json]
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
-/// `piest cache` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum CacheAction {
-    /// Show the cache directory, its entries, bytes, chunks and trials covered
-    /// [example: piest cache info]
-    Info,
-    /// Remove every cache entry, without asking [example: piest cache clear]
-    Clear,
-    /// Remove entries unused for longer than --older-than, then the least recently used until
-    /// the cache takes at most --max-size [example: piest cache prune --max-size 50MB]
-    Prune(PruneArgs),
-}
-
-/// Options of `piest cache prune` (at least one is required).
-#[derive(Debug, Args)]
-pub struct PruneArgs {
-    /// Largest total size to keep: 50MB, 1.5GB (powers of 1000), 500KiB, 1GiB (powers of 1024)
-    /// or plain bytes [example: --max-size 50MB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_hyphen_values = true)]
-    pub max_size: Option<u64>,
-
-    /// Remove entries not used for longer than this: 30d, 12h, 90min, 2w [example: --older-than 30d]
-    #[arg(long, value_name = "AGE", value_parser = parse_age, allow_hyphen_values = true)]
-    pub older_than: Option<Duration>,
-}
-
-/// Options of `piest stream`.
-#[derive(Debug, Args)]
-pub struct StreamArgs {
-    /// Seed whose streams to write [example: --seed 42]
-    #[arg(short, long, default_value = "0", value_parser = parse_u64_seed)]
-    pub seed: u64,
-
-    /// Chunks to write: `A..B` (B excluded), `A..=B`, `A..` (no end) or one index `A`
-    /// [example: --chunks 0..16]
-    #[arg(long, value_name = "RANGE", default_value = "0..", value_parser = parse_chunk_range)]
-    pub chunks: Range<u64>,
-
-    /// Stop after this many words in all (default: every word of the chunks)
-    /// [example: --words 1e9]
-    #[arg(long, value_name = "N", value_parser = parse_trials)]
-    pub words: Option<u64>,
-
-    /// Trials (words) per chunk, as for an estimate [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
-    pub chunk_size: u64,
 }
 
 /// Parses a positive whole count: digits with optional `_` separators, or decimal scientific
@@ -293,15 +120,16 @@ pub fn parse_chunk_size(text: &str) -> Result<u64, String> {
     parse_count(text)
 }
 
-/// `--workers` of an estimate: a whole number from 1 to [`MAX_WORKERS`].
+/// A worker count, the `--workers` of an estimate and each count of a sweep's list: a whole
+/// number from 1 to [`MAX_WORKERS`].
 pub fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
-    let n: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("must be a whole number from 1 to {MAX_WORKERS}"))?;
+    let t = text.trim();
+    let n: usize = t.parse().map_err(|_| {
+        format!("'{t}' is not a worker count: expected a whole number from 1 to {MAX_WORKERS}")
+    })?;
     match NonZeroUsize::new(n) {
-        None => Err("must be at least 1".into()),
-        Some(_) if n > MAX_WORKERS => Err(format!("at most {MAX_WORKERS} workers")),
+        None => Err(format!("worker counts must be at least 1, not '{t}'")),
+        Some(_) if n > MAX_WORKERS => Err(format!("at most {MAX_WORKERS} workers, not '{t}'")),
         Some(n) => Ok(n),
     }
 }
@@ -376,15 +204,101 @@ pub fn parse_chunk_range(text: &str) -> Result<Range<u64>, String> {
     Ok(range)
 }
 
+/// What a sweep's `--workers` list may look like.
+const LIST_HINT: &str =
+    "expected a list such as 1,2,4, a range such as 1..=8, or powers-of-two[:N]";
+
+/// The `--workers` value of `piest scale`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkerList {
+    /// These worker counts: increasing, without repeats.
+    Counts(Vec<NonZeroUsize>),
+    /// 1, 2, 4, … up to the given count (default: twice the cores).
+    PowersOfTwo(Option<NonZeroUsize>),
+}
+
+/// Parses `--workers`: comma-separated items, each a count `4`, a range `1..=8` or `1..8` (end
+/// excluded, as in Rust and `--chunks`); or `powers-of-two` / `powers-of-two:N`. Counts run from
+/// 1 to [`MAX_WORKERS`]; the result is sorted and repeats are dropped.
+pub fn parse_worker_list(text: &str) -> Result<WorkerList, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(format!("empty list: {LIST_HINT}"));
+    }
+    let lower = s.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("powers-of-two") {
+        return match rest.strip_prefix(':') {
+            None if rest.is_empty() => Ok(WorkerList::PowersOfTwo(None)),
+            Some(n) => Ok(WorkerList::PowersOfTwo(Some(parse_workers(n)?))),
+            None => Err(format!("'{s}' is not a worker list: {LIST_HINT}")),
+        };
+    }
+    let mut counts = Vec::new();
+    for item in s.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(format!("empty item in '{s}': {LIST_HINT}"));
+        }
+        let (first, last) = if let Some((a, b)) = item.split_once("..=") {
+            (parse_workers(a)?, parse_workers(b)?.get())
+        } else if let Some((a, b)) = item.split_once("..") {
+            // `A..B` excludes B; `A..` has no end to stop at.
+            let end = parse_workers(b).map_err(|e| format!("{e} (in range '{item}')"))?;
+            (parse_workers(a)?, end.get() - 1)
+        } else {
+            let n = parse_workers(item)?;
+            (n, n.get())
+        };
+        if last < first.get() {
+            return Err(format!(
+                "empty range '{item}': the end must not be below the start"
+            ));
+        }
+        counts.extend((first.get()..=last).filter_map(NonZeroUsize::new));
+    }
+    counts.sort_unstable();
+    counts.dedup();
+    Ok(WorkerList::Counts(counts))
+}
+
+/// `--runs`: a whole number from 1 to [`MAX_RUNS`].
+pub fn parse_runs(text: &str) -> Result<usize, String> {
+    match parse_small(text)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+/// `--warmup`: a whole number from 0 to [`MAX_RUNS`].
+pub fn parse_warmup(text: &str) -> Result<usize, String> {
+    parse_small(text)
+}
+
+fn parse_small(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("must be a whole number from 0 to {MAX_RUNS}"))?;
+    if n > MAX_RUNS {
+        return Err(format!("at most {MAX_RUNS}"));
+    }
+    Ok(n)
+}
+
+/// `--plot`: a path ending in `.svg`, the only format drawn.
+pub fn parse_plot_path(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    let is_svg = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if !is_svg || path.file_stem().is_none() {
+        return Err("must name an .svg file such as scale.svg (the plot is drawn as SVG)".into());
+    }
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
 
     #[test]
     fn counts_in_every_documented_form() {
@@ -512,5 +426,78 @@ mod tests {
         assert!(parse_chunk_range("4..2").is_err());
         assert!(parse_chunk_range("3..3").is_err());
         assert!(parse_chunk_range("a..b").is_err());
+    }
+
+    fn counts(text: &str) -> Vec<usize> {
+        match parse_worker_list(text) {
+            Ok(WorkerList::Counts(c)) => c.into_iter().map(NonZeroUsize::get).collect(),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lists_ranges_and_mixes() {
+        assert_eq!(counts("1,2,4"), [1, 2, 4]);
+        assert_eq!(counts(" 4, 1 ,2 "), [1, 2, 4]);
+        assert_eq!(counts("1..=8"), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(counts("1..8"), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(counts("1,2,4..=6,2"), [1, 2, 4, 5, 6]);
+        assert_eq!(counts("3"), [3]);
+        assert_eq!(counts("2..=2"), [2]);
+        assert_eq!(counts("1024"), [1024]);
+    }
+
+    #[test]
+    fn powers_of_two() {
+        assert_eq!(
+            parse_worker_list("powers-of-two"),
+            Ok(WorkerList::PowersOfTwo(None))
+        );
+        assert_eq!(
+            parse_worker_list("Powers-Of-Two:16"),
+            Ok(WorkerList::PowersOfTwo(NonZeroUsize::new(16)))
+        );
+    }
+
+    #[test]
+    fn bad_lists_are_refused_with_a_reason() {
+        for (text, reason) in [
+            ("", "empty list"),
+            ("  ", "empty list"),
+            ("0", "at least 1"),
+            ("0..=4", "at least 1"),
+            ("a,b", "'a' is not a worker count"),
+            ("1,,2", "empty item"),
+            ("1,2,", "empty item"),
+            ("4..2", "empty range '4..2'"),
+            ("4..=3", "empty range"),
+            ("2..2", "empty range"),
+            ("1..", "is not a worker count"),
+            ("-1", "not a worker count"),
+            ("1.5", "not a worker count"),
+            ("2000", "at most 1024"),
+            ("1..=5000", "at most 1024"),
+            ("powers-of-two:0", "at least 1"),
+            ("powers-of-two:x", "not a worker count"),
+            ("powers-of-twelve", "not a worker count"),
+            ("powers-of-twofold", "not a worker list"),
+        ] {
+            let err = parse_worker_list(text).expect_err(text);
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn runs_warmup_and_plot_paths() {
+        assert_eq!(parse_runs("5"), Ok(5));
+        assert!(parse_runs("0").unwrap_err().contains("at least 1"));
+        assert!(parse_runs("x").is_err());
+        assert!(parse_runs("100000").unwrap_err().contains("at most"));
+        assert_eq!(parse_warmup("0"), Ok(0));
+        assert!(parse_warmup("-1").is_err());
+        assert!(parse_plot_path("out/scale.SVG").is_ok());
+        assert!(parse_plot_path("scale.png").unwrap_err().contains(".svg"));
+        assert!(parse_plot_path("scale").is_err());
+        assert!(parse_plot_path("").is_err());
     }
 }

@@ -1,19 +1,55 @@
-//! Turns the parsed command line and environment into a plain, validated [`Config`]. Rules that
-//! involve several flags or the environment live here; clap types stop at this boundary.
+//! Turns the parsed command line and the environment into plain, validated configurations
+//! ([`Config`], [`ScaleConfig`], the cache directory). Rules that involve several flags or the
+//! environment live here, and [`Env::read`] is the only place the binary reads environment
+//! variables, the cache location policy included. Clap types stop at this boundary.
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use piest::cache::Cache;
 use piest::runner::RunSpec;
 use piest::scale::SweepSpec;
 use piest::{Kernel, Plan};
 
-use crate::cli::{
-    CacheFlags, EstimateArgs, MAX_WORKERS, PruneArgs, ScaleArgs, SeedArg, WorkerList,
-};
+use crate::cli::parse::MAX_WORKERS;
+use crate::cli::{CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList};
+
+/// The environment as piest uses it, read once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// `PIEST_KERNEL`: the sampling kernel to force.
+    pub kernel: Option<String>,
+    /// `PIEST_CACHE_DIR`: the cache directory when `--cache-dir` is not given.
+    pub cache_dir: Option<OsString>,
+    /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest` on
+    /// Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
+    pub platform_cache: Option<PathBuf>,
+}
+
+impl Env {
+    /// Reads every variable piest looks at.
+    pub fn read() -> Self {
+        Env {
+            kernel: std::env::var("PIEST_KERNEL").ok(),
+            cache_dir: std::env::var_os("PIEST_CACHE_DIR"),
+            platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
+        }
+    }
+
+    /// The cache directory: `flag` (`--cache-dir`) if given, else `PIEST_CACHE_DIR` if set and
+    /// not empty, else the platform's cache location.
+    pub fn cache_location(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        flag.map(Path::to_path_buf)
+            .or_else(|| {
+                self.cache_dir
+                    .as_ref()
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(|| self.platform_cache.clone())
+    }
+}
 
 /// A mistake in the command line or environment: reported with exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -44,16 +80,15 @@ pub struct Config {
     pub quiet: bool,
     /// Whether the seed was drawn from the OS.
     pub random_seed: bool,
+    /// Whether and where the result cache is used.
+    pub cache: CacheChoice,
 }
 
-/// Builds the estimate's [`Config`]. `kernel_env` is the value of `PIEST_KERNEL`, if set.
-pub fn estimate_config(
-    args: &EstimateArgs,
-    kernel_env: Option<&str>,
-) -> Result<Config, UsageError> {
-    let plan = plan(args.trials, args.chunk_size)?;
+/// Builds the estimate's [`Config`].
+pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageError> {
+    let plan = plan(&args.run)?;
     let workers = args.workers.unwrap_or_else(default_workers);
-    let (seed, random_seed) = resolve_seed(args.seed);
+    let (seed, random_seed) = resolve_seed(args.run.seed);
     let format = if args.json {
         Format::Json
     } else if args.quiet {
@@ -66,12 +101,13 @@ pub fn estimate_config(
             plan,
             seed,
             workers,
-            kernel: kernel_from_env(kernel_env)?,
+            kernel: kernel_from_env(env.kernel.as_deref())?,
         },
         format,
         verbose: args.verbose,
         quiet: args.quiet,
         random_seed,
+        cache: cache_choice(&args.cache, env),
     })
 }
 
@@ -92,12 +128,12 @@ pub enum CacheChoice {
     Unavailable(String),
 }
 
-/// Decides the cache use of an estimate from its flags and `PIEST_CACHE_DIR` (`env`).
-pub fn cache_choice(flags: &CacheFlags, env: Option<&OsStr>) -> CacheChoice {
+/// Decides the cache use of an estimate from its flags and the environment.
+pub fn cache_choice(flags: &CacheFlags, env: &Env) -> CacheChoice {
     if flags.no_cache {
         return CacheChoice::Off;
     }
-    match Cache::locate(flags.cache_dir.as_deref(), env) {
+    match env.cache_location(flags.cache_dir.as_deref()) {
         Some(dir) => CacheChoice::On {
             dir,
             refresh: flags.refresh,
@@ -111,11 +147,8 @@ pub fn cache_choice(flags: &CacheFlags, env: Option<&OsStr>) -> CacheChoice {
 }
 
 /// The directory `piest cache ...` works on: `--cache-dir`, `PIEST_CACHE_DIR` or the default.
-pub fn cache_dir(
-    flag: Option<&std::path::Path>,
-    env: Option<&OsStr>,
-) -> Result<PathBuf, UsageError> {
-    Cache::locate(flag, env).ok_or_else(|| {
+pub fn cache_dir(flag: Option<&Path>, env: &Env) -> Result<PathBuf, UsageError> {
+    env.cache_location(flag).ok_or_else(|| {
         UsageError("no cache directory (no home directory is known): use --cache-dir DIR".into())
     })
 }
@@ -159,11 +192,15 @@ pub struct ScaleConfig {
     pub random_seed: bool,
 }
 
-/// Builds the sweep's [`ScaleConfig`]. `kernel_env` is the value of `PIEST_KERNEL`, if set.
-pub fn scale_config(args: &ScaleArgs, kernel_env: Option<&str>) -> Result<ScaleConfig, UsageError> {
-    let plan = plan(args.trials, args.chunk_size)?;
+/// Builds the sweep's [`ScaleConfig`]; a `--plot` path whose directory does not exist is
+/// refused now, not after the sweep.
+pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageError> {
+    let plan = plan(&args.run)?;
     let cores = default_workers();
-    let (seed, random_seed) = resolve_seed(args.seed);
+    if let Some(path) = &args.plot {
+        check_plot_directory(path)?;
+    }
+    let (seed, random_seed) = resolve_seed(args.run.seed);
     let format = if args.json {
         ScaleFormat::Json
     } else if args.csv {
@@ -177,7 +214,7 @@ pub fn scale_config(args: &ScaleArgs, kernel_env: Option<&str>) -> Result<ScaleC
         sweep: SweepSpec {
             plan,
             seed,
-            kernel: kernel_from_env(kernel_env)?,
+            kernel: kernel_from_env(env.kernel.as_deref())?,
             workers: worker_counts(args.workers.as_ref(), cores),
             runs: args.runs,
             warmup: args.warmup,
@@ -210,9 +247,26 @@ pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZ
     counts.into_iter().filter_map(NonZeroUsize::new).collect()
 }
 
+/// Refuses a `--plot` path whose directory does not exist.
+fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => return Ok(()),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "invalid --plot '{}': directory '{}' does not exist",
+            path.display(),
+            dir.display()
+        )))
+    }
+}
+
 /// The chunk plan of `--trials` and `--chunk-size`.
-fn plan(trials: u64, chunk_size: u64) -> Result<Plan, UsageError> {
-    Plan::new(trials, chunk_size).map_err(|e| UsageError(e.to_string()))
+fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
+    Plan::new(run.trials, run.chunk_size).map_err(|e| UsageError(e.to_string()))
 }
 
 /// The seed to use, and whether it was drawn from the OS (`--seed random`).
@@ -268,25 +322,53 @@ mod tests {
             no_cache,
             refresh,
         };
-        let env = Some(OsStr::new("/env"));
+        let env = Env {
+            cache_dir: Some("/env".into()),
+            platform_cache: Some("/home/.cache/piest".into()),
+            ..Env::default()
+        };
         assert_eq!(
-            cache_choice(&flags(true, false, Some("/d")), env),
+            cache_choice(&flags(true, false, Some("/d")), &env),
             CacheChoice::Off
         );
         assert_eq!(
-            cache_choice(&flags(false, true, Some("/d")), env),
+            cache_choice(&flags(false, true, Some("/d")), &env),
             CacheChoice::On {
                 dir: "/d".into(),
                 refresh: true
             }
         );
         assert_eq!(
-            cache_choice(&flags(false, false, None), env),
+            cache_choice(&flags(false, false, None), &env),
             CacheChoice::On {
                 dir: "/env".into(),
                 refresh: false
             }
         );
+        let homeless = Env::default();
+        assert!(matches!(
+            cache_choice(&flags(false, false, None), &homeless),
+            CacheChoice::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn cache_location_prefers_the_flag_then_the_variable_then_the_platform() {
+        let mut env = Env {
+            cache_dir: Some("/env".into()),
+            platform_cache: Some("/platform".into()),
+            ..Env::default()
+        };
+        let flag = Some(Path::new("/flag"));
+        assert_eq!(env.cache_location(flag), Some("/flag".into()));
+        assert_eq!(env.cache_location(None), Some("/env".into()));
+        env.cache_dir = Some("".into());
+        assert_eq!(env.cache_location(None), Some("/platform".into()));
+        env.cache_dir = None;
+        assert_eq!(env.cache_location(None), Some("/platform".into()));
+        env.platform_cache = None;
+        assert_eq!(env.cache_location(None), None);
+        assert!(cache_dir(None, &env).is_err());
     }
 
     #[test]

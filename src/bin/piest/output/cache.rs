@@ -1,5 +1,5 @@
-//! Renderers of the `piest cache` subcommands' results (human text; JSON goes through
-//! [`super::json`]).
+//! Renderers of the `piest cache` subcommands' results: human text, or JSON through
+//! [`super::json`] with the fields of [`CacheInfo`], [`Removed`] and [`Pruned`].
 
 use bytesize::ByteSize;
 use indicatif::HumanCount;

@@ -1,8 +1,19 @@
-//! The aligned text table of a worker-count sweep (the default output of `piest scale`), and the
-//! number formats it shares with the Markdown renderer.
+//! Renderers of a worker-count sweep's [`ScaleReport`]: the aligned [`table`] (the default),
+//! [`csv`], [`markdown`], the [`svg`] plot and JSON; and the number formats and sentences they
+//! share, so a figure reads the same in every format.
+
+pub mod csv;
+pub mod markdown;
+pub mod svg;
+pub mod table;
 
 use indicatif::HumanCount;
-use piest::report::scale::{ScaleReport, ScaleRow};
+use piest::scale::{ScaleReport, ScaleRow};
+
+/// The report as one JSON object with every raw timing (the fields of [`ScaleReport`]).
+pub fn json(report: &ScaleReport) -> String {
+    super::json(report)
+}
 
 /// Column headings of the table, in order.
 pub const HEADINGS: [&str; 8] = [
@@ -144,7 +155,7 @@ pub fn amdahl_line(report: &ScaleReport) -> String {
 
 /// The determinism line: how many runs agreed on which count.
 pub fn agreement_line(report: &ScaleReport) -> String {
-    let runs = report.rows.len() * (report.runs + report.warmup);
+    let runs = report.total_runs;
     let who = if runs == 1 {
         "the only run".to_string()
     } else {
@@ -169,60 +180,6 @@ pub fn header_line(report: &ScaleReport) -> String {
         if report.runs == 1 { "" } else { "s" },
         report.warmup,
     )
-}
-
-/// The report as an aligned table with a header line and the fit and agreement lines, e.g.
-///
-/// ```text
-/// workers     median        min        max   std dev  speed-up  efficiency  serial fraction
-///       1  171.20 ms  170.90 ms  175.00 ms   1.60 ms     1.00×        100%                –
-///       2   86.10 ms   85.90 ms   88.20 ms   0.90 ms     1.99×         99%            0.006
-/// ```
-pub fn render(report: &ScaleReport) -> String {
-    let unit = unit_of(report);
-    let mut table: Vec<Vec<String>> = vec![HEADINGS.iter().map(|h| h.to_string()).collect()];
-    for row in &report.rows {
-        let mut cells = cells(row, unit).to_vec();
-        if row.above_cores {
-            cells.push(above_cores_note(report.cores));
-        }
-        table.push(cells);
-    }
-    let columns = HEADINGS.len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            table
-                .iter()
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = header_line(report);
-    out.push('\n');
-    for row in &table {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            match widths.get(c) {
-                Some(&w) => line.push_str(&format!("{cell:>w$}")),
-                None => line.push_str(cell),
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    if let Some(note) = baseline_note(report) {
-        out.push_str(&note);
-        out.push('\n');
-    }
-    out.push_str(&amdahl_line(report));
-    out.push('\n');
-    out.push_str(&agreement_line(report));
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The human renderer: a short, aligned two-line report.
+//! Renderers of an estimate's [`Report`]: the two-line human text, the JSON object and the
+//! bare estimate of `--quiet`.
 
 use indicatif::HumanCount;
 use piest::report::Report;
@@ -22,7 +23,7 @@ pub fn rate(per_s: f64) -> String {
 /// pi ≈ 3.14160   ±0.00033 (95%: 3.14127 … 3.14192)   std error 0.00016   error vs π: +0.00001
 /// 100,000,000 trials · 24 chunks · 4 workers · seed 0 · 0.052 s · 1.92e9 trials/s
 /// ```
-pub fn render(report: &Report) -> String {
+pub fn human(report: &Report) -> String {
     let [low, high] = report.ci95;
     let half = (high - low) / 2.0;
     let d = decimals_for(half);
@@ -57,6 +58,16 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The report as one JSON object (the fields of [`Report`]).
+pub fn json(report: &Report) -> String {
+    super::json(report)
+}
+
+/// The estimate alone, for `--quiet`.
+pub fn quiet(report: &Report) -> String {
+    format!("{}\n", report.pi)
 }
 
 #[cfg(test)]

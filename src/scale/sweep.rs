@@ -1,4 +1,4 @@
-//! The worker-count sweep behind `piest scale`: the same estimate timed at several worker counts,
+//! The sweep itself: the same estimate timed at several worker counts,
 //! with warm-up runs, rounds interleaved across worker counts (1, 2, 4, 1, 2, 4, …) so that a
 //! machine that slows down or speeds up during the sweep does not bias one row, and a check that
 //! every run counts the same inside points.
@@ -116,9 +116,8 @@ pub trait SweepObserver: Sync {
     }
 }
 
-/// A sweep observer that ignores everything.
-pub struct Quiet;
-impl SweepObserver for Quiet {}
+/// [`Silent`] ignores a sweep's progress as it ignores a run's: one null observer for both.
+impl SweepObserver for Silent {}
 
 /// The timings of one worker count.
 #[derive(Clone, Debug, PartialEq)]
@@ -286,7 +285,7 @@ mod tests {
         let done = sweep(
             &spec(&[1, 2, 4], 2, 1),
             &mut fake,
-            &Quiet,
+            &Silent,
             &AtomicBool::new(false),
         )
         .unwrap();
@@ -311,7 +310,7 @@ mod tests {
         let err = sweep(
             &spec(&[1, 2, 3], 3, 0),
             &mut fake,
-            &Quiet,
+            &Silent,
             &AtomicBool::new(false),
         )
         .unwrap_err();
@@ -345,7 +344,7 @@ mod tests {
         let result = sweep(
             &spec(&[1, 2], 1, 1),
             &mut fake,
-            &Quiet,
+            &Silent,
             &AtomicBool::new(false),
         );
         assert!(matches!(result, Err(Error::CountMismatch { .. })));
@@ -357,7 +356,7 @@ mod tests {
         let result = sweep(
             &spec(&[1, 2], 3, 0),
             &mut fake,
-            &Quiet,
+            &Silent,
             &AtomicBool::new(true),
         );
         assert!(matches!(result, Err(Error::Cancelled)));
@@ -398,8 +397,8 @@ mod tests {
     fn empty_sweeps_are_refused() {
         let mut fake = Fake::new(0.0);
         let no = AtomicBool::new(false);
-        assert!(sweep(&spec(&[], 1, 0), &mut fake, &Quiet, &no).is_err());
-        assert!(sweep(&spec(&[1], 0, 0), &mut fake, &Quiet, &no).is_err());
+        assert!(sweep(&spec(&[], 1, 0), &mut fake, &Silent, &no).is_err());
+        assert!(sweep(&spec(&[1], 0, 0), &mut fake, &Silent, &no).is_err());
     }
 
     #[test]

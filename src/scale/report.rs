@@ -1,18 +1,14 @@
-//! The report of a worker-count sweep: one serializable data model that every `piest scale`
-//! renderer (table, JSON, CSV, Markdown, SVG plot) reads. Field names are stable: new fields may
-//! be added, none removed.
+//! The report of a worker-count sweep and the analysis that builds it: one serializable data
+//! model that every `piest scale` renderer (table, JSON, CSV, Markdown, SVG plot) reads, holding
+//! every number they show, so that no renderer computes a statistic. Field names are stable:
+//! new fields may be added, none removed, renamed or retyped.
 
 use serde::Serialize;
 
-use crate::scale::Sweep;
+use super::stats::{self as scaling, AmdahlFit};
+use super::sweep::Sweep;
+use super::warning::{LARGE_SPREAD, SHORT_RUN_S, Warning};
 use crate::stats::pi_estimate;
-use crate::stats::scaling::{self, AmdahlFit};
-
-/// Medians shorter than this are dominated by thread start-up and timer noise (hyperfine warns
-/// at the same bound).
-const SHORT_RUN_S: f64 = 0.005;
-/// A standard deviation above this fraction of the median is reported as a large spread.
-const LARGE_SPREAD: f64 = 0.10;
 
 /// Everything a sweep found out, ready to render.
 #[derive(Clone, Debug, Serialize)]
@@ -39,6 +35,8 @@ pub struct ScaleReport {
     pub runs: usize,
     /// Untimed warm-up runs per worker count.
     pub warmup: usize,
+    /// Runs in the whole sweep, warm-up included: every one of them counted `inside`.
+    pub total_runs: usize,
     /// How runs were ordered: `"interleaved"` (one run of each worker count per round).
     pub order: &'static str,
     /// How the result cache was treated: `"bypassed"` (every run samples every chunk).
@@ -53,8 +51,9 @@ pub struct ScaleReport {
     pub rows: Vec<ScaleRow>,
     /// Amdahl's law fitted to the rows with 2 to `cores` workers; `null` if there are none.
     pub amdahl: Option<Amdahl>,
-    /// Warnings about the measurements (spread, outliers, too-short runs, too few chunks).
-    pub warnings: Vec<String>,
+    /// Warnings about the measurements (spread, outliers, too-short runs, too few chunks); each
+    /// is a sentence in JSON.
+    pub warnings: Vec<Warning>,
 }
 
 /// The reference row of the speed-ups.
@@ -88,6 +87,9 @@ pub struct ScaleRow {
     pub trials_per_s: f64,
     /// Speed-up of the median against the baseline's median.
     pub speedup: f64,
+    /// Speed-ups of the slowest and of the fastest timed run against the baseline's median:
+    /// the spread of `speedup`.
+    pub speedup_range: [f64; 2],
     /// `speedup / workers`.
     pub efficiency: f64,
     /// The Karp–Flatt serial fraction `(1/speedup − 1/workers) / (1 − 1/workers)`; `null` for the
@@ -138,6 +140,7 @@ impl ScaleReport {
                     max_s,
                     trials_per_s: spec.plan.trials() as f64 / median_s,
                     speedup: f64::NAN,
+                    speedup_range: [f64::NAN; 2],
                     efficiency: f64::NAN,
                     serial_fraction: None,
                     amdahl_speedup: None,
@@ -164,8 +167,10 @@ impl ScaleReport {
         );
         for row in &mut rows {
             let p = row.workers as f64;
-            row.speedup =
-                baseline.workers as f64 * scaling::speedup(baseline.median_s, row.median_s);
+            let speedup_of =
+                |time: f64| baseline.workers as f64 * scaling::speedup(baseline.median_s, time);
+            row.speedup = speedup_of(row.median_s);
+            row.speedup_range = [speedup_of(row.max_s), speedup_of(row.min_s)];
             row.efficiency = scaling::efficiency(row.speedup, p);
             // The assumed baseline's serial fraction is 0 by assumption, not by measurement.
             if row.workers != baseline.workers {
@@ -216,6 +221,7 @@ impl ScaleReport {
             all_runs_agree: true,
             runs: spec.runs,
             warmup: spec.warmup,
+            total_runs: spec.total_runs(),
             order: "interleaved",
             cache: "bypassed",
             timing: "wall time of each run: thread-pool start-up, sampling and summing; \
@@ -229,53 +235,43 @@ impl ScaleReport {
     }
 }
 
+impl Amdahl {
+    /// The speed-up the fitted law predicts at `workers` workers (for drawing its curve).
+    pub fn speedup_at(&self, workers: f64) -> f64 {
+        scaling::amdahl_speedup(self.serial_fraction, workers)
+    }
+}
+
 /// Warnings about the measurements, in the spirit of hyperfine's.
-fn warnings(rows: &[ScaleRow], warmup: usize, chunks: u64) -> Vec<String> {
+fn warnings(rows: &[ScaleRow], warmup: usize, chunks: u64) -> Vec<Warning> {
     let mut out = Vec::new();
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
     if let Some(top) = rows.last().filter(|r| r.workers as u64 > chunks) {
-        out.push(format!(
-            "each run has only {chunks} chunk{}, fewer than {} workers: the extra workers have \
-             nothing to do. Use a smaller --chunk-size or more --trials.",
-            plural(chunks as usize),
-            top.workers
-        ));
+        out.push(Warning::TooFewChunks {
+            chunks,
+            workers: top.workers,
+        });
     }
     for row in rows {
-        let name = format!("{} worker{}", row.workers, plural(row.workers));
         if row.median_s < SHORT_RUN_S {
-            out.push(format!(
-                "{name}: runs took less than 5 ms (median {:.2} ms), too short to time reliably: \
-                 thread start-up and timer noise dominate. Use more --trials.",
-                row.median_s * 1e3
-            ));
+            out.push(Warning::ShortRuns {
+                workers: row.workers,
+                median_s: row.median_s,
+            });
         }
-        if let Some(&i) = row.outliers.first() {
-            let advice = if i == 0 && warmup == 0 {
-                "The first run was far slower than the rest; consider --warmup 1 to fill caches \
-                 and wake the CPU first."
-            } else {
-                "Consider re-running on a quiet system without interference from other programs, \
-                 or with more --runs."
-            };
-            out.push(format!(
-                "{name}: statistical outlier{} detected (run {} took {:.4} s, median {:.4} s). {advice}",
-                plural(row.outliers.len()),
-                row.outliers
-                    .iter()
-                    .map(|i| (i + 1).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                row.times_s[i],
-                row.median_s,
-            ));
+        if let Some(&first) = row.outliers.first() {
+            out.push(Warning::Outliers {
+                workers: row.workers,
+                runs: row.outliers.clone(),
+                first_s: row.times_s[first],
+                median_s: row.median_s,
+                cold_start: first == 0 && warmup == 0,
+            });
         }
         match row.stddev_s {
-            Some(sd) if sd > LARGE_SPREAD * row.median_s => out.push(format!(
-                "{name}: large spread between runs (standard deviation {:.0}% of the median); \
-                 the machine may be busy. More --runs make the median more reliable.",
-                100.0 * sd / row.median_s
-            )),
+            Some(sd) if sd > LARGE_SPREAD * row.median_s => out.push(Warning::LargeSpread {
+                workers: row.workers,
+                relative: sd / row.median_s,
+            }),
             _ => {}
         }
     }
@@ -335,7 +331,7 @@ mod tests {
         assert!(close(r[2].efficiency, 1.0 / 0.325 / 4.0));
         assert_eq!(r[0].serial_fraction, None);
         assert!(close(r[1].serial_fraction.unwrap(), 0.1));
-        let fit = report.amdahl.unwrap();
+        let fit = report.amdahl.as_ref().unwrap();
         assert!(close(fit.serial_fraction, 0.1));
         assert!(close(fit.max_speedup.unwrap(), 10.0));
         assert_eq!(fit.fit_workers, [2, 4]);
@@ -343,6 +339,12 @@ mod tests {
         assert!(!report.baseline.assumed_ideal);
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
         assert_eq!(r[0].warmup_times_s, [9.0]);
+        assert_eq!(report.total_runs, 12);
+        // Every run took the same time: the range collapses onto the median's speed-up.
+        assert!(close(r[2].speedup_range[0], r[2].speedup));
+        assert!(close(r[2].speedup_range[1], r[2].speedup));
+        let fit = report.amdahl.as_ref().unwrap();
+        assert!(close(fit.speedup_at(4.0), r[2].speedup));
     }
 
     #[test]
@@ -396,7 +398,12 @@ mod tests {
     fn noisy_short_and_underchunked_sweeps_are_warned_about() {
         let noisy = [1.0, 1.01, 0.99, 1.0, 3.0];
         let report = ScaleReport::new(&sweep(&[(1, &noisy), (4, &[0.001; 5])], 2), 4);
-        let all = report.warnings.join("\n");
+        let all = report
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(all.contains("only 2 chunks, fewer than 4 workers"), "{all}");
         assert!(
             all.contains("1 worker: statistical outlier detected (run 5"),

@@ -7,11 +7,10 @@
 //! renders with whatever font it has.
 
 use indicatif::HumanCount;
-use piest::report::scale::ScaleReport;
-use piest::stats::scaling::amdahl_speedup;
+use piest::scale::ScaleReport;
 use plotters::prelude::*;
 
-use super::scale_table::times;
+use super::times;
 
 /// Width and height of the plot in pixels.
 const SIZE: (u32, u32) = (800, 520);
@@ -30,17 +29,12 @@ pub fn render(report: &ScaleReport) -> Result<String, String> {
     Ok(svg)
 }
 
-/// A speed-up against the report's baseline for a run that took `seconds`.
-fn speedup_of(report: &ScaleReport, seconds: f64) -> f64 {
-    report.baseline.workers as f64 * report.baseline.median_s / seconds
-}
-
 fn draw(report: &ScaleReport, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
     let max_workers = report.rows.iter().map(|r| r.workers).max().unwrap_or(1) as f64;
     let fastest_speedup = report
         .rows
         .iter()
-        .map(|r| speedup_of(report, r.min_s))
+        .map(|r| r.speedup_range[1])
         .filter(|s| s.is_finite())
         .fold(0.0, f64::max);
     let x_max = (max_workers * 1.08).max(2.0);
@@ -120,10 +114,9 @@ fn draw(report: &ScaleReport, svg: &mut String) -> Result<(), Box<dyn std::error
 
     if let Some(fit) = &report.amdahl {
         let blue = RGBColor(40, 90, 200);
-        let f = fit.serial_fraction;
         let curve = (0..=CURVE_POINTS).map(|i| {
             let p = 1.0 + (x_max - 1.0) * i as f64 / CURVE_POINTS as f64;
-            (p, amdahl_speedup(f, p))
+            (p, fit.speedup_at(p))
         });
         let limit = fit
             .max_speedup
@@ -132,7 +125,7 @@ fn draw(report: &ScaleReport, svg: &mut String) -> Result<(), Box<dyn std::error
             .draw_series(LineSeries::new(curve, blue.stroke_width(2)))?
             .label(format!(
                 "Amdahl fit: serial fraction {:.1}%, {limit}",
-                100.0 * f
+                100.0 * fit.serial_fraction
             ))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue.stroke_width(2)));
     }
@@ -145,7 +138,7 @@ fn draw(report: &ScaleReport, svg: &mut String) -> Result<(), Box<dyn std::error
         .collect();
     chart.draw_series(report.rows.iter().map(|r| {
         let p = r.workers as f64;
-        let (lo, hi) = (speedup_of(report, r.max_s), speedup_of(report, r.min_s));
+        let [lo, hi] = r.speedup_range;
         PathElement::new([(p, lo), (p, hi)], red.stroke_width(1))
     }))?;
     chart.draw_series(LineSeries::new(

@@ -1,7 +1,7 @@
 //! The CSV renderer of a worker-count sweep: a header and one row per worker count, times in
 //! seconds and ratios as plain numbers (empty where a value is undefined), for spreadsheets.
 
-use piest::report::scale::ScaleReport;
+use piest::scale::ScaleReport;
 
 /// Column names, in order.
 pub const COLUMNS: [&str; 13] = [

@@ -6,8 +6,12 @@
 //! the speed-up. Amdahl's law with serial fraction `f` predicts `S(p) = 1 / (f + (1 − f)/p)`,
 //! which never exceeds `1/f`.
 
-/// Modified Z-score above which a timing counts as an outlier. The same threshold as hyperfine:
-/// high enough that only runs disturbed by something outside the benchmark are flagged.
+/// Modified Z-score above which a timing counts as an outlier: 14 robust standard deviations
+/// (`|x − median| > 14 · 1.4826 · MAD`, about 20.8 MADs), so that only runs disturbed by
+/// something outside the benchmark are flagged. hyperfine, whose warnings these follow, flags
+/// at 10 robust standard deviations (`|x − median| > 14.826 · MAD`, its threshold applied to the
+/// unscaled `(x − median) / MAD`); piest is deliberately stricter, because a sweep has few runs
+/// per worker count and a warning there costs a rerun of every row.
 pub const OUTLIER_THRESHOLD: f64 = 14.0;
 
 /// The median of `values` (the mean of the two middle values for an even count); `None` if empty.

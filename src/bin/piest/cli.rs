@@ -1,0 +1,299 @@
+//! The command line grammar: one clap-derive struct per command, the flags an estimate and a
+//! sweep share declared once ([`RunArgs`]) and flattened into both, and each flag validated
+//! while parsing by the value parsers in [`parse`]. Nothing here touches threads, files or the
+//! sampler.
+
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use piest::plan::DEFAULT_CHUNK_SIZE;
+
+pub mod parse;
+
+pub use parse::{SeedArg, WorkerList};
+use parse::{
+    parse_age, parse_chunk_range, parse_chunk_size, parse_plot_path, parse_runs, parse_seed,
+    parse_size, parse_trials, parse_u64_seed, parse_warmup, parse_worker_list, parse_workers,
+};
+
+const EXAMPLES: &str = "\
+Examples:
+  piest --trials 1e8 --workers 4      estimate π from 100,000,000 trials on 4 threads
+  piest -n 2.5e9 --seed 7 --json      one JSON object, seed 7
+  piest -n 1e9 --seed random          a fresh seed from the OS (printed in the report)
+  piest -n 1e8 -v                     one line per chunk on stderr
+  piest -n 1e10; piest -n 1e10        the second run reads every chunk from the result cache
+  piest cache prune --max-size 50MB   keep the result cache small
+  piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
+
+The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
+Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
+
+Environment:
+  PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
+  PIEST_KERNEL        auto (default), scalar, portable or avx2: force a sampling kernel; all
+                      give identical counts, `--json` reports which one ran";
+
+/// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
+#[derive(Debug, Parser)]
+#[command(name = "piest", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// The estimate's options (used when no subcommand is given).
+    #[command(flatten)]
+    pub estimate: EstimateArgs,
+    /// A subcommand instead of an estimate.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The flags that determine the count, shared by an estimate and a sweep: the count is a pure
+/// function of these three.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Number of random points to throw (per run, for a sweep): a positive whole number, written
+    /// 100000000, 100_000_000, 1e8 or 2.5e9 [example: --trials 1e9]
+    #[arg(short = 'n', long, value_name = "N", default_value = "1e8", value_parser = parse_trials, allow_hyphen_values = true)]
+    pub trials: u64,
+
+    /// Seed of the random streams: a whole number (default 0, so a repeat run gives the same
+    /// answer) or `random` for a fresh one from the OS, shown in the report [example: --seed 42]
+    #[arg(short, long, value_name = "SEED|random", default_value = "0", value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: SeedArg,
+
+    /// Trials per chunk, the unit of parallel work and of random streams (default 4194304 =
+    /// 2^22). Part of what determines the answer; a run cannot keep more workers busy than it has
+    /// chunks [example: --chunk-size 1e6]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    pub chunk_size: u64,
+}
+
+/// Options of an estimate.
+#[derive(Debug, Args)]
+pub struct EstimateArgs {
+    /// Trials, seed and chunk size.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Worker threads (default: the number of available cores). Changes the speed, never the
+    /// answer [example: --workers 4]
+    #[arg(short, long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Print one JSON object on stdout instead of text [example: --json]
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only the estimate (only the JSON with --json); no progress bar, no warnings
+    /// [example: -q]
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print one line per chunk on stderr: index, trials, worker thread, time, and whether it
+    /// was computed or read from the cache [example: -v]
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// How the result cache is used.
+    #[command(flatten)]
+    pub cache: CacheFlags,
+}
+
+/// The result cache options of an estimate.
+#[derive(Debug, Args)]
+pub struct CacheFlags {
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory,
+    /// $XDG_CACHE_HOME/piest or ~/.cache/piest on Linux) [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the result cache [example: --no-cache]
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_cache: bool,
+
+    /// Compute every chunk, ignoring the result cache, and overwrite its entries
+    /// [example: --refresh]
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Time the estimate at several worker counts: speed-up, efficiency, serial fraction and an
+    /// Amdahl fit [example: piest scale -n 1e9 -w 1,2,4]
+    #[command(after_help = SCALE_EXAMPLES)]
+    Scale(ScaleArgs),
+    /// Write the exact random words the sampler consumes, as raw little-endian 64-bit words on
+    /// stdout, for external test batteries (dieharder, PractRand): lanes interleaved, chunk after
+    /// chunk [example: piest stream --seed 1 --chunks 0..8 | dieharder -g 200 -a]
+    #[command(hide = true)]
+    Stream(StreamArgs),
+
+    /// Inspect or shrink the result cache of chunk counts [example: piest cache info]
+    Cache(CacheArgs),
+}
+
+/// Options of `piest scale`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("format").args(["json", "csv", "markdown"])))]
+pub struct ScaleArgs {
+    /// Trials, seed and chunk size of every run.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Worker counts to time: a list `1,2,4`, a range `1..=8` (or `1..8`, 8 excluded), a mix
+    /// `1,2,4..=6`, or `powers-of-two[:N]` (1, 2, 4, … up to N, by default twice the cores).
+    /// Default: 1, 2, 4, … up to twice the cores, plus the core count and twice it
+    /// [example: --workers 1,2,4]
+    #[arg(short, long, value_name = "LIST", value_parser = parse_worker_list, allow_hyphen_values = true)]
+    pub workers: Option<WorkerList>,
+
+    /// Timed runs per worker count [example: --runs 10]
+    #[arg(short, long, value_name = "N", default_value = "5", value_parser = parse_runs, allow_hyphen_values = true)]
+    pub runs: usize,
+
+    /// Untimed warm-up runs per worker count, before the timed ones [example: --warmup 0]
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_warmup, allow_hyphen_values = true)]
+    pub warmup: usize,
+
+    /// Print one JSON object with every raw timing instead of the table [example: --json]
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print CSV, one row per worker count, instead of the table [example: --csv]
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Print a Markdown table instead of the aligned one [example: --markdown]
+    #[arg(long)]
+    pub markdown: bool,
+
+    /// Also draw measured speed-up against ideal and Amdahl's law into an SVG file
+    /// [example: --plot scale.svg]
+    #[arg(long, value_name = "FILE.svg", value_parser = parse_plot_path)]
+    pub plot: Option<PathBuf>,
+}
+
+/// Options of `piest cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CacheAction,
+
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory)
+    /// [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Print one JSON object instead of text [example: --json]
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `piest cache` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Show the cache directory, its entries, bytes, chunks and trials covered
+    /// [example: piest cache info]
+    Info,
+    /// Remove every cache entry, without asking [example: piest cache clear]
+    Clear,
+    /// Remove entries unused for longer than --older-than, then the least recently used until
+    /// the cache takes at most --max-size [example: piest cache prune --max-size 50MB]
+    Prune(PruneArgs),
+}
+
+/// Options of `piest cache prune` (at least one is required).
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Largest total size to keep: 50MB, 1.5GB (powers of 1000), 500KiB, 1GiB (powers of 1024)
+    /// or plain bytes [example: --max-size 50MB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_hyphen_values = true)]
+    pub max_size: Option<u64>,
+
+    /// Remove entries not used for longer than this: 30d, 12h, 90min, 2w [example: --older-than 30d]
+    #[arg(long, value_name = "AGE", value_parser = parse_age, allow_hyphen_values = true)]
+    pub older_than: Option<Duration>,
+}
+
+/// Options of `piest stream`.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Seed whose streams to write [example: --seed 42]
+    #[arg(short, long, default_value = "0", value_parser = parse_u64_seed)]
+    pub seed: u64,
+
+    /// Chunks to write: `A..B` (B excluded), `A..=B`, `A..` (no end) or one index `A`
+    /// [example: --chunks 0..16]
+    #[arg(long, value_name = "RANGE", default_value = "0..", value_parser = parse_chunk_range)]
+    pub chunks: Range<u64>,
+
+    /// Stop after this many words in all (default: every word of the chunks)
+    /// [example: --words 1e9]
+    #[arg(long, value_name = "N", value_parser = parse_trials)]
+    pub words: Option<u64>,
+
+    /// Trials (words) per chunk, as for an estimate [example: --chunk-size 1e6]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    pub chunk_size: u64,
+}
+
+/// Examples shown at the end of `piest scale --help`.
+pub const SCALE_EXAMPLES: &str = "\
+Examples:
+  piest scale --trials 1e9 --workers 1,2,4           time 1, 2 and 4 workers, 5 runs each
+  piest scale -w 1..=8 --runs 10 --markdown          a Markdown table to paste in an issue
+  piest scale -w powers-of-two:32 --plot scale.svg   1, 2, 4, …, 32 workers, with a plot
+  piest scale --json > sweep.json                    every raw timing as JSON
+
+Runs are interleaved across worker counts (1, 2, 4, 1, 2, 4, …) after the warm-up, and every
+run must count the same inside points. Each timing covers one whole run, thread-pool start-up
+included; the result cache is not used.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_sweep_does_not_accept_the_flags_it_cannot_honour() {
+        for flag in [
+            "--no-cache",
+            "--refresh",
+            "--cache-dir",
+            "--verbose",
+            "--quiet",
+        ] {
+            let err = Cli::try_parse_from(["piest", "scale", flag, "x"]).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{flag}"
+            );
+        }
+    }
+
+    #[test]
+    fn shared_flags_mean_the_same_in_an_estimate_and_a_sweep() {
+        let args = ["-n", "2.5e9", "--seed", "7", "--chunk-size", "1e6"];
+        let estimate = Cli::try_parse_from(["piest"].into_iter().chain(args)).unwrap();
+        let sweep = Cli::try_parse_from(["piest", "scale"].into_iter().chain(args)).unwrap();
+        let Some(Command::Scale(scale)) = sweep.command else {
+            panic!("not a sweep")
+        };
+        for run in [&estimate.estimate.run, &scale.run] {
+            assert_eq!(run.trials, 2_500_000_000);
+            assert_eq!(run.seed, SeedArg::Fixed(7));
+            assert_eq!(run.chunk_size, 1_000_000);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! One file per subcommand, each one flow: validated config → library → renderer → stdout. A
+//! command returns an error for `main` to map to an exit status; it never exits itself.
+
+pub mod cache;
+pub mod estimate;
+pub mod scale;
+pub mod stream;

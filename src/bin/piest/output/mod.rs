@@ -1,0 +1,40 @@
+//! Presentation: renderers grouped by the report they render ([`estimate`], [`cache`],
+//! [`scale`], [`stream`]) and the live [`progress`] shown while a run goes on. Renderers read
+//! report data and format it; none runs an estimate or computes a statistic.
+
+pub mod cache;
+pub mod estimate;
+pub mod progress;
+pub mod scale;
+pub mod stream;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+use serde::Serialize;
+
+/// Writes one line to stderr. A closed or full stderr is not worth a crash: the line is dropped.
+pub fn stderr_line(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
+/// Writes to stdout; a closed pipe (`piest | head -c0`) is not an error worth a message.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}
+
+/// Any report as one pretty-printed JSON object followed by a newline.
+pub fn json<T: Serialize>(report: &T) -> String {
+    // Serializing plain structs of numbers and strings cannot fail; keep a readable fallback.
+    let mut text = serde_json::to_string_pretty(report)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize report: {e}\"}}"));
+    text.push('\n');
+    text
+}

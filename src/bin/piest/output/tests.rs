@@ -1,0 +1,256 @@
+//! Snapshot tests of every renderer, from hand-built reports: no clock, no run. A change of what
+//! users see shows up as a reviewed diff of a `.snap` file under `snapshots/` (`cargo insta
+//! review`, or `INSTA_UPDATE=always cargo test` and `git diff`). Each JSON snapshot also pins that
+//! report's JSON shape: fields may be added, never removed, renamed or retyped.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use insta::assert_snapshot;
+use piest::cache::{CacheInfo, CacheSummary, Pruned, Removed};
+use piest::plan::Plan;
+use piest::report::Report;
+use piest::scale::{ScaleReport, Series, Sweep, SweepSpec};
+use piest::{Kernel, stats};
+
+use super::{cache, estimate, scale};
+
+/// An estimate of 100,000,000 trials in 24 chunks, `cached` of them from the cache.
+fn estimate_report(cached_chunks: u64, cache: Option<CacheSummary>) -> Report {
+    let (trials, inside) = (100_000_000, 78_534_477);
+    let pi = stats::pi_estimate(inside, trials);
+    let elapsed_s = 0.0291;
+    Report {
+        pi,
+        trials,
+        inside,
+        seed: 0,
+        workers: 4,
+        chunks: 24,
+        chunk_size: 4_194_304,
+        std_error: stats::std_error(inside, trials),
+        ci95: stats::wilson_interval(inside, trials, stats::Z95),
+        ci_method: "wilson",
+        error: pi - std::f64::consts::PI,
+        abs_error: (pi - std::f64::consts::PI).abs(),
+        elapsed_s,
+        trials_per_s: trials as f64 / elapsed_s,
+        algorithm: piest::ALGORITHM,
+        kernel: "avx2".into(),
+        cached_chunks,
+        cache,
+    }
+}
+
+fn cache_summary(hits: u64, warnings: Vec<String>) -> CacheSummary {
+    CacheSummary {
+        dir: "/home/alice/.cache/piest".into(),
+        hits,
+        misses: 24 - hits,
+        stored: 24 - hits,
+        refresh: false,
+        warnings,
+    }
+}
+
+#[test]
+fn estimate_human_computed() {
+    assert_snapshot!(estimate::human(&estimate_report(0, None)));
+}
+
+#[test]
+fn estimate_human_partly_cached() {
+    assert_snapshot!(estimate::human(&estimate_report(
+        10,
+        Some(cache_summary(10, vec![]))
+    )));
+}
+
+#[test]
+fn estimate_human_all_cached() {
+    assert_snapshot!(estimate::human(&estimate_report(
+        24,
+        Some(cache_summary(24, vec![]))
+    )));
+}
+
+#[test]
+fn estimate_quiet() {
+    assert_snapshot!(estimate::quiet(&estimate_report(0, None)));
+}
+
+#[test]
+fn estimate_json_with_cache() {
+    let warning = "cache entry /home/alice/.cache/piest/v1/0a.json is invalid (checksum)".into();
+    assert_snapshot!(estimate::json(&estimate_report(
+        10,
+        Some(cache_summary(10, vec![warning]))
+    )));
+}
+
+#[test]
+fn estimate_json_without_cache() {
+    assert_snapshot!(estimate::json(&estimate_report(0, None)));
+}
+
+fn cache_info(exists: bool) -> CacheInfo {
+    CacheInfo {
+        dir: "/home/alice/.cache/piest".into(),
+        exists,
+        entries: if exists { 94 } else { 0 },
+        invalid: if exists { 2 } else { 0 },
+        bytes: if exists { 845_123 } else { 0 },
+        chunks: if exists { 23_842 } else { 0 },
+        trials: if exists { 100_000_000_000 } else { 0 },
+        seeds: if exists { 1 } else { 0 },
+        temp_files: if exists { 1 } else { 0 },
+    }
+}
+
+fn removed() -> Removed {
+    Removed {
+        dir: "/home/alice/.cache/piest".into(),
+        entries: 2,
+        bytes: 18_400,
+        temp_files: 1,
+    }
+}
+
+fn pruned() -> Pruned {
+    Pruned {
+        removed: removed(),
+        kept_entries: 92,
+        kept_bytes: 827_100,
+    }
+}
+
+#[test]
+fn cache_info_text() {
+    assert_snapshot!(cache::info(&cache_info(true)));
+}
+
+#[test]
+fn cache_info_text_of_an_empty_cache() {
+    assert_snapshot!(cache::info(&cache_info(false)));
+}
+
+#[test]
+fn cache_info_json() {
+    assert_snapshot!(super::json(&cache_info(true)));
+}
+
+#[test]
+fn cache_clear_text() {
+    assert_snapshot!(cache::cleared(&removed()));
+}
+
+#[test]
+fn cache_clear_json() {
+    assert_snapshot!(super::json(&removed()));
+}
+
+#[test]
+fn cache_prune_text() {
+    assert_snapshot!(cache::pruned(&pruned()));
+}
+
+#[test]
+fn cache_prune_json() {
+    assert_snapshot!(super::json(&pruned()));
+}
+
+/// A sweep on 2 cores at 1, 2 and 4 workers: near-linear to 2, a plateau at 4 (the workers share
+/// the cores), one warm-up and three timed runs each. Times are whole microseconds, so every
+/// figure derived from them is exact enough to print the same on any machine.
+fn sweep(rows: &[(usize, [f64; 3])], warmup: usize) -> Sweep {
+    let nz = |n| NonZeroUsize::new(n).expect("a worker count");
+    let seconds = |s: &f64| Duration::from_secs_f64(*s);
+    Sweep {
+        spec: SweepSpec {
+            plan: Plan::new(10_000_000_000, 4_194_304).expect("a plan"),
+            seed: 0,
+            kernel: Kernel::Scalar,
+            workers: rows.iter().map(|(w, _)| nz(*w)).collect(),
+            runs: 3,
+            warmup,
+        },
+        inside: 7_853_953_190,
+        series: rows
+            .iter()
+            .map(|(w, times)| Series {
+                workers: nz(*w),
+                warmup: vec![Duration::from_millis(5_100); warmup],
+                times: times.iter().map(seconds).collect(),
+            })
+            .collect(),
+    }
+}
+
+fn scale_report() -> ScaleReport {
+    let rows = [
+        (1, [4.810, 4.663, 5.176]),
+        (2, [2.696, 2.528, 2.738]),
+        (4, [2.617, 2.449, 2.688]),
+    ];
+    ScaleReport::new(&sweep(&rows, 1), 2)
+}
+
+/// No 1-worker row (an assumed baseline), runs too short to time, an outlier after no warm-up
+/// and a large spread: every warning at once.
+fn noisy_scale_report() -> ScaleReport {
+    let rows = [(2, [0.004, 0.0041, 0.009]), (3, [0.0035, 0.0036, 0.0034])];
+    let mut sweep = sweep(&rows, 0);
+    sweep.spec.plan = Plan::new(8_000_000, 4_194_304).expect("a plan");
+    sweep.inside = 6_283_157;
+    ScaleReport::new(&sweep, 8)
+}
+
+#[test]
+fn scale_table() {
+    assert_snapshot!(scale::table::render(&scale_report()));
+}
+
+#[test]
+fn scale_table_with_an_assumed_baseline() {
+    assert_snapshot!(scale::table::render(&noisy_scale_report()));
+}
+
+#[test]
+fn scale_warnings() {
+    let report = noisy_scale_report();
+    let lines: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+    assert_snapshot!(lines.join("\n"));
+}
+
+#[test]
+fn scale_markdown() {
+    assert_snapshot!(scale::markdown::render(&scale_report()));
+}
+
+#[test]
+fn scale_csv() {
+    assert_snapshot!(scale::csv::render(&scale_report()).expect("CSV"));
+}
+
+#[test]
+fn scale_json() {
+    assert_snapshot!(scale::json(&scale_report()));
+}
+
+#[test]
+fn scale_json_with_warnings() {
+    assert_snapshot!(scale::json(&noisy_scale_report()));
+}
+
+#[test]
+fn scale_svg_texts() {
+    let svg = scale::svg::render(&scale_report()).expect("a plot");
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    assert_snapshot!(texts.join("\n"));
+}

@@ -1,0 +1,127 @@
+//! SIGINT (Ctrl-C), SIGTERM and SIGHUP: each sets the cancel flag every long command passes to
+//! the library, and remembers which signal came, so that after cleaning up the process can die
+//! by that same signal ([`crate::exit::ExitStatus::Interrupted`]). Once the flag is set, a second
+//! signal ends the process at once. The Unix code uses `signal-hook`; other platforms catch
+//! Ctrl-C and a termination request only, and exit with status 130 instead of dying by them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// A signal that stops a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: a polite kill (a scheduler cancelling a job).
+    Terminate,
+    /// SIGHUP: the terminal went away.
+    Hangup,
+}
+
+impl Signal {
+    /// The signal's number (the same on Linux, macOS and the BSDs).
+    pub fn number(self) -> u8 {
+        match self {
+            Signal::Hangup => 1,
+            Signal::Interrupt => 2,
+            Signal::Terminate => 15,
+        }
+    }
+
+    fn from_number(number: usize) -> Option<Signal> {
+        [Signal::Interrupt, Signal::Terminate, Signal::Hangup]
+            .into_iter()
+            .find(|s| usize::from(s.number()) == number)
+    }
+
+    /// Dies by this signal: its default handler restored, the signal raised. Returns only where
+    /// that is impossible (not on Unix, or the raise failed); the caller then exits with the
+    /// status a shell shows for the signal.
+    pub fn die(self) {
+        #[cfg(unix)]
+        {
+            let _ = signal_hook::low_level::emulate_default_handler(i32::from(self.number()));
+        }
+    }
+}
+
+/// The signals caught, and what they set.
+pub struct Interrupt {
+    cancel: Arc<AtomicBool>,
+    which: Arc<AtomicUsize>,
+}
+
+impl Interrupt {
+    /// Starts catching SIGINT, SIGTERM and SIGHUP. A signal whose handler cannot be installed
+    /// keeps its default action (the process ends at once, without clean-up): no harm is done.
+    pub fn install() -> Self {
+        let interrupt = Interrupt {
+            cancel: Arc::new(AtomicBool::new(false)),
+            which: Arc::new(AtomicUsize::new(0)),
+        };
+        interrupt.register();
+        interrupt
+    }
+
+    #[cfg(unix)]
+    fn register(&self) {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        use signal_hook::flag;
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            // Actions run in the order registered: the first checks whether an earlier signal
+            // already set the flag, and if so dies by this one at once.
+            let _ = flag::register_conditional_default(signal, Arc::clone(&self.cancel));
+            let _ = flag::register_usize(signal, Arc::clone(&self.which), signal as usize);
+            let _ = flag::register(signal, Arc::clone(&self.cancel));
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn register(&self) {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::flag;
+        let code = i32::from(128 + Signal::Interrupt.number());
+        for signal in [SIGINT, SIGTERM] {
+            let _ = flag::register_conditional_shutdown(signal, code, Arc::clone(&self.cancel));
+            let _ = flag::register_usize(signal, Arc::clone(&self.which), signal as usize);
+            let _ = flag::register(signal, Arc::clone(&self.cancel));
+        }
+    }
+
+    /// The flag the library's long operations watch.
+    pub fn flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+
+    /// The signal that set the flag, if any.
+    pub fn received(&self) -> Option<Signal> {
+        if !self.cancel.load(Ordering::SeqCst) {
+            return None;
+        }
+        // The flag is set after the number is stored; an unknown number (another platform's
+        // termination request) counts as Ctrl-C.
+        Some(Signal::from_number(self.which.load(Ordering::SeqCst)).unwrap_or(Signal::Interrupt))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_numbers_round_trip() {
+        for signal in [Signal::Interrupt, Signal::Terminate, Signal::Hangup] {
+            assert_eq!(
+                Signal::from_number(usize::from(signal.number())),
+                Some(signal)
+            );
+        }
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            assert_eq!(i32::from(Signal::Interrupt.number()), SIGINT);
+            assert_eq!(i32::from(Signal::Terminate.number()), SIGTERM);
+            assert_eq!(i32::from(Signal::Hangup.number()), SIGHUP);
+        }
+    }
+}
