@@ -46,7 +46,15 @@ fn intervals_at_the_rules_stop_cover_pi_at_the_nominal_rate() {
             kernel: Kernel::best(),
         };
         let clock = MonotonicClock::new();
-        let out = run_until(&spec, &limits, None, &Silent, &AtomicBool::new(false), &clock).unwrap();
+        let out = run_until(
+            &spec,
+            &limits,
+            None,
+            &Silent,
+            &AtomicBool::new(false),
+            &clock,
+        )
+        .unwrap();
         assert_eq!(out.stopped_by, StoppedBy::TargetError);
         let (inside, trials) = (out.tally.inside(), out.tally.trials());
         assert!(half_width(inside, trials) <= TARGET);

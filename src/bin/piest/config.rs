@@ -8,12 +8,18 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use piest::runner::RunSpec;
+use piest::runner::{Limits, RunSpec};
 use piest::scale::SweepSpec;
+use piest::stats::stopping::StoppingRule;
 use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
-use crate::cli::{CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList};
+use crate::cli::{
+    CacheFlags, DartsArgs, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, WorkerList,
+};
+
+/// Trials of an estimate or a sweep when `--trials` is not given (and no target or budget is).
+pub const DEFAULT_TRIALS: u64 = 100_000_000;
 
 /// The environment as piest uses it, read once at start-up.
 #[derive(Clone, Debug, Default)]
@@ -82,11 +88,36 @@ pub struct Config {
     pub random_seed: bool,
     /// Whether and where the result cache is used.
     pub cache: CacheChoice,
+    /// When the run may stop before its plan's end (`--target-error`, `--max-time`).
+    pub limits: Limits,
+    /// Whether `--trials` was given: with a target or a budget it is a cap, else there is none.
+    pub capped: bool,
+    /// Where to draw the convergence plot, if anywhere.
+    pub plot: Option<PathBuf>,
 }
 
-/// Builds the estimate's [`Config`].
+/// Builds the estimate's [`Config`]. With `--target-error` or `--max-time` the plan has no trial
+/// cap (as many trials as 64 bits count) unless `--trials` is given.
 pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageError> {
-    let plan = plan(&args.run)?;
+    let target = args
+        .target_error
+        .map(StoppingRule::new)
+        .transpose()
+        .map_err(|e| UsageError(format!("invalid --target-error: {e}")))?;
+    let limits = Limits {
+        target,
+        max_time: args.max_time,
+    };
+    let open_ended = !limits.is_fixed() && args.run.trials.is_none();
+    let trials = if open_ended {
+        u64::MAX
+    } else {
+        args.run.trials.unwrap_or(DEFAULT_TRIALS)
+    };
+    let plan = Plan::new(trials, args.run.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(path) = &args.plot {
+        check_plot_directory(path)?;
+    }
     let workers = args.workers.unwrap_or_else(default_workers);
     let (seed, random_seed) = resolve_seed(args.run.seed);
     let format = if args.json {
@@ -108,6 +139,38 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         quiet: args.quiet,
         random_seed,
         cache: cache_choice(&args.cache, env),
+        limits,
+        capped: args.run.trials.is_some(),
+        plot: args.plot.clone(),
+    })
+}
+
+/// Everything `piest darts` needs, validated.
+#[derive(Debug)]
+pub struct DartsConfig {
+    /// The darts' plan: `-n` trials in chunks of `--chunk-size`.
+    pub plan: Plan,
+    /// The seed of the streams.
+    pub seed: u64,
+    /// Whether the seed was drawn from the OS.
+    pub random_seed: bool,
+    /// The SVG file to draw.
+    pub plot: PathBuf,
+}
+
+/// Builds the [`DartsConfig`] of `piest darts`.
+pub fn darts_config(args: &DartsArgs) -> Result<DartsConfig, UsageError> {
+    let plan = Plan::new(args.trials, args.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let plot = args.plot.clone().ok_or_else(|| {
+        UsageError("piest darts draws a picture: name its file with --plot FILE.svg".into())
+    })?;
+    check_plot_directory(&plot)?;
+    let (seed, random_seed) = resolve_seed(args.seed);
+    Ok(DartsConfig {
+        plan,
+        seed,
+        random_seed,
+        plot,
     })
 }
 
@@ -266,7 +329,8 @@ fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
 
 /// The chunk plan of `--trials` and `--chunk-size`.
 fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
-    Plan::new(run.trials, run.chunk_size).map_err(|e| UsageError(e.to_string()))
+    Plan::new(run.trials.unwrap_or(DEFAULT_TRIALS), run.chunk_size)
+        .map_err(|e| UsageError(e.to_string()))
 }
 
 /// The seed to use, and whether it was drawn from the OS (`--seed random`).

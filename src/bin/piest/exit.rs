@@ -7,7 +7,7 @@
 //! | 2 | usage error: a bad flag, value or environment variable (one line on stderr, nothing on stdout) |
 //! | 3 | reserved: `piest merge` refused its parts (different runs, overlaps, missing shards) |
 //! | 4 | reserved: `piest cache verify` found cached counts that differ from a recomputation |
-//! | 5 | reserved: a precision target was not reached before the `--trials` cap |
+//! | 5 | a precision target (`--target-error`) was not reached before the `--trials` cap or the `--max-time` budget; the answer is printed all the same |
 //! | killed by SIGINT, SIGTERM or SIGHUP | the signal stopped the command; completed chunks were stored first. Shells show 128 + the signal number: 130, 143, 129 |
 //!
 //! On Unix a command that receives SIGINT, SIGTERM or SIGHUP stops, stores what it completed,
@@ -20,6 +20,12 @@
 use std::process::ExitCode;
 
 use crate::signal::Signal;
+
+/// A command's answer was printed, but its precision target was not reached: maps to
+/// [`ExitStatus::TargetNotReached`]. The command has already said so on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("the target error was not reached")]
+pub struct TargetNotReached;
 
 /// Every way piest ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +42,8 @@ pub enum ExitStatus {
     /// `piest cache verify` found cached counts that differ (reserved for the verify command).
     #[allow(dead_code)] // Reserved, as above.
     VerifyDifferences,
-    /// A precision target was not reached before the `--trials` cap (reserved for
-    /// `--target-error`).
-    #[allow(dead_code)] // Reserved, as above.
+    /// A precision target was not reached before the `--trials` cap or the `--max-time`
+    /// budget (the answer was printed).
     TargetNotReached,
     /// Stopped by a signal, after cleaning up: the process dies by that signal.
     Interrupted(Signal),

@@ -14,7 +14,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Env, UsageError};
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, TargetNotReached};
 use crate::output::stderr_line;
 use crate::signal::{Interrupt, Signal};
 
@@ -30,12 +30,15 @@ fn main() -> ExitCode {
         Some(Command::Scale(args)) => cmd::scale::run(&args, &env, cancel),
         Some(Command::Stream(args)) => cmd::stream::run(&args, cancel),
         Some(Command::Cache(args)) => cmd::cache::run(&args, &env),
+        Some(Command::Darts(args)) => cmd::darts::run(&args),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     let status = match (interrupt.received(), result) {
         (Some(signal), _) => ExitStatus::Interrupted(signal),
         (None, Ok(())) => ExitStatus::Success,
         (None, Err(err)) if is_cancelled(&err) => ExitStatus::Interrupted(Signal::Interrupt),
+        // The command printed its answer and said why it falls short.
+        (None, Err(err)) if err.is::<TargetNotReached>() => ExitStatus::TargetNotReached,
         (None, Err(err)) => {
             stderr_line(&format!("piest: error: {err:#}"));
             match err.downcast_ref::<UsageError>() {

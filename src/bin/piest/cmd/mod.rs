@@ -2,6 +2,7 @@
 //! command returns an error for `main` to map to an exit status; it never exits itself.
 
 pub mod cache;
+pub mod darts;
 pub mod estimate;
 pub mod scale;
 pub mod stream;

@@ -1,8 +1,9 @@
 //! Presentation: renderers grouped by the report they render ([`estimate`], [`cache`],
-//! [`scale`], [`stream`]) and the live [`progress`] shown while a run goes on. Renderers read
+//! [`scale`], [`stream`], [`darts`]) and the live [`progress`] shown while a run goes on. Renderers read
 //! report data and format it; none runs an estimate or computes a statistic.
 
 pub mod cache;
+pub mod darts;
 pub mod estimate;
 pub mod progress;
 pub mod scale;
