@@ -56,7 +56,7 @@ fn a_target_stops_at_the_first_boundary_that_meets_it_and_equals_the_fixed_run()
         assert_eq!(u(&v, "min_trials"), 1_000_000);
         let trials = u(&v, "trials");
         assert!(f(&v, "ci95_half_width") <= 2e-3);
-        assert_eq!(trials % 100_000, 0);
+        assert!(trials.is_multiple_of(100_000));
         if let Some(first) = &first {
             assert_eq!(
                 (u(first, "trials"), u(first, "inside")),
@@ -143,7 +143,10 @@ fn max_time_stops_about_on_time_with_the_fixed_answer_of_its_length() {
     assert_eq!(v["stopped_by"], "max_time");
     assert_eq!(f(&v, "max_time_s"), 1.0);
     let trials = u(&v, "trials");
-    assert!(trials >= 1_000_000 && trials % 1_000_000 == 0, "{trials}");
+    assert!(
+        trials >= 1_000_000 && trials.is_multiple_of(1_000_000),
+        "{trials}"
+    );
     assert_eq!(u(&fixed(trials, "1e6", "0"), "inside"), u(&v, "inside"));
 }
 

@@ -38,7 +38,7 @@ pub fn title(report: &Report) -> String {
 
 /// Decimals that show a half-width's leading digit and one more.
 fn decimals(half_width: f64) -> usize {
-    if !(half_width > 0.0) {
+    if half_width.is_nan() || half_width <= 0.0 {
         return 4;
     }
     (1.0 - half_width.log10().floor()).clamp(2.0, 12.0) as usize
