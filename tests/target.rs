@@ -296,5 +296,30 @@ fn the_largest_darts_picture_stays_near_ten_megabytes() {
     assert!(out.status.success());
     let bytes = std::fs::metadata(&path).unwrap().len();
     assert!(bytes < 12_000_000, "{bytes} bytes");
-    let _ = json_of;
+}
+
+/// Ctrl-C during a run with a target prints no partial answer: completed chunks are stored and
+/// the process dies by SIGINT.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_target_run_prints_no_answer_and_keeps_the_chunks() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = Piest::new();
+    let args = ["--target-error", "1e-7", "-w", "2", "-v"];
+    let out = common::interrupt(&env, &args, common::Busy::StderrLine("chunk"), "INT");
+    assert_eq!(
+        out.status.signal(),
+        Some(signal_hook::consts::SIGINT),
+        "{:?}",
+        out.status
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.ends_with("piest: interrupted\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.took.as_secs_f64() < 2.0, "took {:?}", out.took);
+    let (info, _) = json_of(env.std_cmd().args(["cache", "info", "--json"]));
+    assert!(info["chunks"].as_u64().unwrap() > 0, "{info}");
 }
