@@ -7,7 +7,8 @@
 //! trials.
 //!
 //! A *cache block* is the group of consecutive chunks one result-cache entry holds
-//! ([`cache_block_chunks`]). It is defined here, once, because the cache, shards and MPI ranks
+//! ([`cache_block_chunks`]: 256 *cells* of about 2^22 trials, [`cache_cell_chunks`]). It is
+//! defined here, once, because the cache, shards and MPI ranks
 //! all cut along it: a shard that owns whole blocks never shares a cache entry with another.
 //!
 //! # Shards
@@ -32,11 +33,23 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 1 << 22;
 /// Fewest cache blocks per shard for shards to own whole blocks (see the module docs).
 pub const SHARD_MIN_BLOCKS: u64 = 8;
 
-/// Chunks per cache block (one result-cache entry) for plans of `chunk_size` trials per chunk.
-/// At the default chunk size a block holds 2^30 ≈ 1.07e9 trials.
+/// Trials a cache cell covers (at most, and at least half of it when chunks are smaller): the
+/// granularity at which cached counts are kept. One chunk of the default size.
+pub const CELL_TRIALS: u64 = 1 << 22;
+
+/// Cells per cache block, so per cache entry: one entry covers `BLOCK_CELLS · CELL_TRIALS` =
+/// 2^30 ≈ 1.07e9 trials (more when chunks are larger than a cell).
+pub const BLOCK_CELLS: u64 = 256;
+
+/// Chunks per cache cell for `chunk_size`: `max(1, CELL_TRIALS / chunk_size)`.
+pub fn cache_cell_chunks(chunk_size: u64) -> u64 {
+    (CELL_TRIALS / chunk_size.max(1)).max(1)
+}
+
+/// Chunks per cache block (one result-cache entry) for plans of `chunk_size` trials per chunk:
+/// [`BLOCK_CELLS`] cells, so about 2^30 ≈ 1.07e9 trials at every chunk size up to 2^22.
 pub fn cache_block_chunks(chunk_size: u64) -> u64 {
-    debug_assert!(chunk_size > 0);
-    256
+    BLOCK_CELLS * cache_cell_chunks(chunk_size)
 }
 
 /// One chunk of a plan.

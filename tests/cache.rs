@@ -32,10 +32,12 @@ fn cache_dir(env: &Piest) -> PathBuf {
     env.dir.path().join("cache")
 }
 
-/// The entry file of block `block` for `seed` and `chunk_size`.
+/// The entry file of block `block` for `seed` and `chunk_size` (its name depends on the key).
 fn entry(env: &Piest, seed: u64, chunk_size: u64, block: u64) -> PathBuf {
     let key = BlockKey::new(seed, chunk_size, block);
-    cache_dir(env).join("v1").join(key.file_name())
+    piest::cache::Cache::new(cache_dir(env))
+        .entry_path(&key)
+        .expect("the cache has a key")
 }
 
 /// `piest cache info --json` in `env`.
@@ -64,7 +66,8 @@ fn a_second_run_reads_every_chunk_and_gives_the_same_count() {
         assert_eq!(hits(&again), 101);
         assert_eq!(again["cache"]["misses"], 0);
     }
-    // The human report says so, and -v marks each chunk.
+    // The human report says so, and -v marks each cached span: the 100 whole chunks are one
+    // span of their cell, the 3-trial remainder another.
     let out = env.cmd().args(SHORT).arg("-v").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("· all from cache"), "{text}");
@@ -72,7 +75,7 @@ fn a_second_run_reads_every_chunk_and_gives_the_same_count() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr.lines().filter(|l| l.ends_with("(cached)")).count(),
-        101
+        2
     );
 }
 
@@ -85,11 +88,12 @@ fn a_longer_run_reuses_exactly_the_whole_shared_chunks() {
     // Chunks 0..100 are shared; the short run's chunk 100 held 3 trials, not 10,000.
     assert_eq!(hits(&v), 100);
     assert_eq!(v["inside"], uncached(&long));
+    // Two cached spans: the short run's chunks and the ones this run added.
     let out = env.cmd().args(long).arg("-v").output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr.lines().filter(|l| l.ends_with("(cached)")).count(),
-        200
+        2
     );
     // The short run's remainder record is kept beside the full chunk.
     assert_eq!(hits(&run(&env, SHORT).0), 101);
@@ -119,64 +123,51 @@ fn refresh_recomputes_and_no_cache_touches_nothing() {
     assert_eq!(hits(&run(&env, SHORT).0), 101);
 }
 
-/// 600 chunks of 10,000 trials: blocks 0 and 1 hold 256 chunks each, block 2 holds 88.
-const THREE_BLOCKS: &[&str] = &["-n", "6e6", "--chunk-size", "1e4", "-s", "2"];
+/// 600 chunks of 10,000 trials: one entry (cells of 419 chunks, blocks of 256 cells).
+const ONE_BLOCK: &[&str] = &["-n", "6e6", "--chunk-size", "1e4", "-s", "2"];
+
+/// The same for seed 3: another entry to swap with.
+const OTHER_SEED: &[&str] = &["-n", "6e6", "--chunk-size", "1e4", "-s", "3"];
 
 #[test]
 fn damaged_entries_are_detected_recomputed_and_repaired() {
-    let expected = uncached(THREE_BLOCKS);
+    let expected = uncached(ONE_BLOCK);
     type Damage = fn(&Path, &Path);
-    let damages: [(&str, Damage, u64); 5] = [
-        (
-            "truncate",
-            |a, _| {
-                let bytes = std::fs::read(a).unwrap();
-                std::fs::write(a, &bytes[..bytes.len() / 2]).unwrap();
-            },
-            256,
-        ),
-        ("empty", |a, _| std::fs::write(a, b"").unwrap(), 256),
-        (
-            "garble",
-            |a, _| {
-                let mut bytes = std::fs::read(a).unwrap();
-                let mid = bytes.len() / 2;
-                bytes[mid..mid + 8].copy_from_slice(b"\x00\xffjunk\x01\x02");
-                std::fs::write(a, bytes).unwrap();
-            },
-            256,
-        ),
-        (
-            "change a count",
-            |a, _| {
-                // Valid JSON, plausible numbers: only the checksum can tell.
-                let text = std::fs::read_to_string(a).unwrap();
-                let at = text.find("[300,10000,").unwrap() + "[300,10000,".len();
-                let digit = text.as_bytes()[at];
-                let other = if digit == b'7' { "8" } else { "7" };
-                std::fs::write(a, format!("{}{other}{}", &text[..at], &text[at + 1..])).unwrap();
-            },
-            256,
-        ),
-        (
-            "swap",
-            |a, b| {
-                let (bytes_a, bytes_b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
-                std::fs::write(a, bytes_b).unwrap();
-                std::fs::write(b, bytes_a).unwrap();
-            },
-            512,
-        ),
+    let damages: [(&str, Damage); 5] = [
+        ("truncate", |a, _| {
+            let bytes = std::fs::read(a).unwrap();
+            std::fs::write(a, &bytes[..bytes.len() / 2]).unwrap();
+        }),
+        ("empty", |a, _| std::fs::write(a, b"").unwrap()),
+        ("garble", |a, _| {
+            let mut bytes = std::fs::read(a).unwrap();
+            let mid = bytes.len() / 2;
+            bytes[mid..mid + 8].copy_from_slice(b"\x00\xffjunk\x01\x02");
+            std::fs::write(a, bytes).unwrap();
+        }),
+        ("change a count", |a, _| {
+            // A plausible count one lower in the first span: only the MAC can tell.
+            let mut bytes = std::fs::read(a).unwrap();
+            let at = 16 + 4 + piest::ALGORITHM.len() + 5 * 8 + 3 * 8;
+            bytes[at] = bytes[at].wrapping_sub(1);
+            std::fs::write(a, bytes).unwrap();
+        }),
+        ("swap", |a, b| {
+            let (bytes_a, bytes_b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+            std::fs::write(a, bytes_b).unwrap();
+            std::fs::write(b, bytes_a).unwrap();
+        }),
     ];
-    for (name, damage, lost) in damages {
+    for (name, damage) in damages {
         let env = Piest::new();
-        run(&env, THREE_BLOCKS);
-        damage(&entry(&env, 2, 10_000, 1), &entry(&env, 2, 10_000, 0));
-        let (v, stderr) = run(&env, THREE_BLOCKS);
+        run(&env, ONE_BLOCK);
+        run(&env, OTHER_SEED);
+        damage(&entry(&env, 2, 10_000, 0), &entry(&env, 3, 10_000, 0));
+        let (v, stderr) = run(&env, ONE_BLOCK);
         assert_eq!(v["inside"], expected, "{name}");
-        assert_eq!(hits(&v), 600 - lost, "{name}");
+        assert_eq!(hits(&v), 0, "{name}");
         let warnings: Vec<&str> = stderr.lines().collect();
-        assert_eq!(warnings.len(), (lost / 256) as usize, "{name}: {stderr}");
+        assert_eq!(warnings.len(), 1, "{name}: {stderr}");
         assert!(
             warnings
                 .iter()
@@ -188,14 +179,15 @@ fn damaged_entries_are_detected_recomputed_and_repaired() {
             warnings.len()
         );
         // Repaired: the next run reads everything and warns about nothing.
-        let (v, stderr) = run(&env, THREE_BLOCKS);
+        let (v, stderr) = run(&env, ONE_BLOCK);
         assert_eq!(
             (v["inside"].as_u64(), hits(&v)),
             (Some(expected), 600),
             "{name}"
         );
         assert!(stderr.is_empty(), "{name}: {stderr}");
-        assert_eq!(info(&env)["invalid"], 0, "{name}");
+        let invalid = u64::from(name == "swap");
+        assert_eq!(info(&env)["invalid"], invalid, "{name}");
     }
 }
 
@@ -212,11 +204,11 @@ fn a_killed_run_leaves_whole_entries_and_the_rerun_resumes() {
         .spawn()
         .unwrap();
     // Kill it as soon as it has stored something.
-    let entries = cache_dir(&env).join("v1");
+    let entries = cache_dir(&env).join("v2");
     let started = Instant::now();
     let has_entry = || {
         std::fs::read_dir(&entries).is_ok_and(|mut d| {
-            d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json")))
+            d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".entry")))
         })
     };
     while !has_entry() {
@@ -313,9 +305,10 @@ fn an_unusable_cache_directory_warns_once_and_the_run_goes_on() {
 #[test]
 fn cache_info_clear_and_prune_on_known_contents() {
     let env = Piest::new();
-    // Seed 0: one entry of 100 chunks; seed 1: two entries of 300 chunks in all.
+    // Seeds 0, 1 and 2: one entry each, of 100, 200 and 100 chunks.
     run(&env, &["-n", "1e6", "--chunk-size", "1e4", "-s", "0"]);
-    run(&env, &["-n", "3e6", "--chunk-size", "1e4", "-s", "1"]);
+    run(&env, &["-n", "2e6", "--chunk-size", "1e4", "-s", "1"]);
+    run(&env, &["-n", "1e6", "--chunk-size", "1e4", "-s", "2"]);
     let v = info(&env);
     assert_eq!(v["dir"], cache_dir(&env).display().to_string());
     assert_eq!(
@@ -324,15 +317,15 @@ fn cache_info_clear_and_prune_on_known_contents() {
     );
     assert_eq!(
         (v["trials"].as_u64(), v["seeds"].as_u64()),
-        (Some(4_000_000), Some(2))
+        (Some(4_000_000), Some(3))
     );
     let bytes = v["bytes"].as_u64().unwrap();
-    assert!(bytes > 3 * 1000, "{v}");
+    assert!(bytes > 3 * 100, "{v}");
     let text =
         String::from_utf8(env.cmd().args(["cache", "info"]).output().unwrap().stdout).unwrap();
     assert!(text.contains("entries          3 ("), "{text}");
     assert!(
-        text.contains("400, covering 4,000,000 trials of 2 seeds"),
+        text.contains("400, covering 4,000,000 trials of 3 seeds"),
         "{text}"
     );
 
@@ -360,7 +353,7 @@ fn cache_info_clear_and_prune_on_known_contents() {
         (Some(1), Some(2))
     );
     assert!(!old.exists());
-    // Size: the least recently used goes first (block 0 of seed 1, made older by hand).
+    // Size: the least recently used goes first (seed 1's entry, made older by hand).
     let older = entry(&env, 1, 10_000, 0);
     let an_hour = SystemTime::now() - Duration::from_secs(3600);
     std::fs::File::options()
@@ -369,16 +362,17 @@ fn cache_info_clear_and_prune_on_known_contents() {
         .unwrap()
         .set_modified(an_hour)
         .unwrap();
-    let newer_bytes = std::fs::metadata(entry(&env, 1, 10_000, 1)).unwrap().len();
+    let newer = entry(&env, 2, 10_000, 0);
+    let newer_bytes = std::fs::metadata(&newer).unwrap().len();
     let v = prune(&["--max-size", &format!("{newer_bytes}B")]);
     assert_eq!(
         (v["removed"]["entries"].as_u64(), v["kept_entries"].as_u64()),
         (Some(1), Some(1))
     );
-    assert!(!older.exists() && entry(&env, 1, 10_000, 1).exists());
+    assert!(!older.exists() && newer.exists());
 
     // Clear removes the rest and says so; unrelated files stay.
-    std::fs::write(cache_dir(&env).join("v1").join("mine.txt"), b"keep").unwrap();
+    std::fs::write(cache_dir(&env).join("v2").join("mine.txt"), b"keep").unwrap();
     let out = env.cmd().args(["cache", "clear"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("removed 1 entry ("), "{text}");
@@ -388,7 +382,7 @@ fn cache_info_clear_and_prune_on_known_contents() {
         "{text}"
     );
     assert_eq!(info(&env)["entries"], 0);
-    assert!(cache_dir(&env).join("v1").join("mine.txt").exists());
+    assert!(cache_dir(&env).join("v2").join("mine.txt").exists());
 }
 
 #[test]

@@ -1,20 +1,49 @@
-//! One cache entry: the counts of the chunks of one *block* of consecutive chunks
-//! ([`crate::plan::cache_block_chunks`]), its key, its file name and its on-disk format, and the checks that decide whether a
-//! file may be trusted.
+//! One cache entry (format v2): the counts of one *block* of consecutive chunks, as *spans*
+//! (a run of consecutive chunks of equal trials and their total inside count), its key, its
+//! keyed file name, its binary on-disk format with a keyed MAC, and the checks that decide
+//! whether a file may be trusted.
+//!
+//! A block is [`BLOCK_CELLS`] *cells*; a cell is [`cell_chunks`] consecutive chunks worth about
+//! [`CELL_TRIALS`] trials (one chunk when chunks are that large). A span never crosses a cell
+//! boundary, so an entry holds about one span per cell (32 bytes) whatever the chunk size, and
+//! a block covers about 2^30 trials at every chunk size up to 2^22.
 
-use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
-/// Format name written into every entry; a different format is never read.
-pub const FORMAT: &str = "piest-cache-entry-v1";
+use super::key::Secret;
+use crate::plan::{cache_block_chunks as block_chunks, cache_cell_chunks as cell_chunks};
 
-/// BLAKE3 key-derivation context of entry keys (file names).
-const KEY_CONTEXT: &str = "piest 2026-11-25 cache entry key v1";
+/// Most spans an entry may hold: two per cell (a prefix of it and the rest, or a run's
+/// remainder chunk) and room for runs that stopped at different places.
+pub const MAX_SPANS: usize = 2048;
 
-/// BLAKE3 key-derivation context of entry checksums.
-const CHECKSUM_CONTEXT: &str = "piest 2026-11-25 cache entry checksum v1";
+/// Largest entry file: the header, [`MAX_SPANS`] spans and the MAC. Anything larger is not an
+/// entry and is never read.
+pub const MAX_ENTRY_BYTES: u64 = (HEADER_MAX + MAX_SPANS * SPAN_BYTES + MAC_BYTES) as u64;
+
+/// Format name of the entries of this version (also the folder's meaning in the docs).
+pub const FORMAT: &str = "piest-cache-entry-v2";
+
+/// File name suffix of entries.
+pub const ENTRY_SUFFIX: &str = ".entry";
+
+/// First bytes of every entry file.
+const MAGIC: &[u8; 16] = b"piest-cache-v2\n\0";
+
+/// Longest algorithm name an entry may carry.
+const MAX_ALGORITHM_BYTES: usize = 255;
+
+/// Bytes of a header with the longest algorithm name: magic, name length and name, five words.
+const HEADER_MAX: usize = MAGIC.len() + 4 + MAX_ALGORITHM_BYTES + 5 * 8;
+
+/// Bytes of one span on disk: four little-endian words.
+const SPAN_BYTES: usize = 32;
+
+/// Bytes of the MAC.
+const MAC_BYTES: usize = 32;
 
 /// What identifies a block: everything that determines the counts of its chunks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BlockKey {
     /// Version string of the sampling algorithm ([`crate::ALGORITHM`] for real runs).
     pub algorithm: String,
@@ -22,8 +51,7 @@ pub struct BlockKey {
     pub seed: u64,
     /// Trials per chunk: chunk `i` of a plan with another chunk size holds other trials.
     pub chunk_size: u64,
-    /// Block index: the block holds chunks `block · B ..` `(block + 1) · B` where `B` is
-    /// [`BlockKey::block_chunks`].
+    /// Block index: the block holds chunks `block · block_chunks ..` `(block + 1) · block_chunks`.
     pub block: u64,
 }
 
@@ -38,9 +66,14 @@ impl BlockKey {
         }
     }
 
-    /// Chunks per block for this key's chunk size.
+    /// Chunks per block for this key's chunk size ([`block_chunks`]).
     pub fn block_chunks(&self) -> u64 {
-        crate::plan::cache_block_chunks(self.chunk_size)
+        block_chunks(self.chunk_size)
+    }
+
+    /// Chunks per cell for this key's chunk size ([`cell_chunks`]).
+    pub fn cell_chunks(&self) -> u64 {
+        cell_chunks(self.chunk_size)
     }
 
     /// The first chunk index of the block and one past its last (saturating at `u64::MAX`).
@@ -49,53 +82,69 @@ impl BlockKey {
         (first, first.saturating_add(self.block_chunks()))
     }
 
-    /// The BLAKE3 hash of the key fields and the block length, as 64 hex digits.
-    pub fn hash_hex(&self) -> String {
-        let mut hasher = blake3::Hasher::new_derive_key(KEY_CONTEXT);
-        self.hash_into(&mut hasher);
-        hasher.finalize().to_hex().to_string()
+    /// The entry's file name: 64 hex digits of a hash keyed by the cache's secret, then
+    /// [`ENTRY_SUFFIX`]. Without the secret, the name of a block's entry cannot be guessed.
+    pub fn file_name(&self, secret: &Secret) -> String {
+        let mut bytes = Vec::with_capacity(64);
+        self.encode_into(&mut bytes);
+        format!("{}{ENTRY_SUFFIX}", secret.name_hash(&bytes).to_hex())
     }
 
-    /// The entry's file name: `<hash>.json`.
-    pub fn file_name(&self) -> String {
-        format!("{}.json", self.hash_hex())
-    }
-
-    /// Feeds an unambiguous encoding of the key into `hasher` (the algorithm is length-prefixed).
-    fn hash_into(&self, hasher: &mut blake3::Hasher) {
-        hasher.update(&(self.algorithm.len() as u64).to_le_bytes());
-        hasher.update(self.algorithm.as_bytes());
+    /// Appends an unambiguous encoding of the key (the algorithm length-prefixed) to `out`.
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.algorithm.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.algorithm.as_bytes());
         for word in [self.seed, self.chunk_size, self.block_chunks(), self.block] {
-            hasher.update(&word.to_le_bytes());
+            out.extend_from_slice(&word.to_le_bytes());
         }
     }
 }
 
-/// Whether `name` has the shape of an entry file name (64 lowercase hex digits, `.json`).
+/// Whether `name` has the shape of an entry file name (64 lowercase hex digits, `.entry`).
 pub fn is_entry_name(name: &str) -> bool {
-    name.strip_suffix(".json")
+    name.strip_suffix(ENTRY_SUFFIX)
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
-/// The count of one chunk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// Chunk index in the plan.
-    pub index: u64,
-    /// Trials of the chunk: the chunk size, or fewer for a plan's last (remainder) chunk.
+/// A run of consecutive chunks `first..end` of `trials` trials each and their total inside
+/// count. A *full* span has `trials` equal to the chunk size; a *remainder* span is the single
+/// last chunk of a plan, with fewer trials (a prefix of the full chunk, another count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Span {
+    /// First chunk index.
+    pub first: u64,
+    /// One past the last chunk index.
+    pub end: u64,
+    /// Trials of each chunk.
     pub trials: u64,
-    /// Inside count of those trials.
+    /// Inside count of all the span's trials.
     pub inside: u64,
 }
 
-/// The known counts of one block, sorted by `(index, trials)`. Each chunk index has at most one
-/// full record (`trials == chunk_size`) and at most one remainder record (fewer trials): a
-/// remainder chunk of a shorter run is the prefix of the full chunk, not the same count.
+impl Span {
+    /// Chunks in the span.
+    pub fn chunks(&self) -> u64 {
+        self.end - self.first
+    }
+
+    /// Trials in the span (bounded by a cell, or one chunk, for a valid span).
+    pub fn total_trials(&self) -> u64 {
+        self.trials.saturating_mul(self.chunks())
+    }
+
+    /// Whether `other` covers the same chunks with the same trials (it may differ in count).
+    fn same_place(&self, other: &Span) -> bool {
+        (self.first, self.end, self.trials) == (other.first, other.end, other.trials)
+    }
+}
+
+/// The known spans of one block, sorted, never two at the same place (chunks and trials).
+/// Spans of different runs may overlap: a look-up picks disjoint ones ([`Entry::cover`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The block.
     pub key: BlockKey,
-    records: Vec<Record>,
+    spans: Vec<Span>,
 }
 
 /// Why a file is not a valid entry (shown in the warning).
@@ -103,127 +152,224 @@ pub struct Entry {
 #[error("{0}")]
 pub struct Invalid(pub String);
 
-/// The JSON shape of an entry file.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EntryFile {
-    format: String,
-    algorithm: String,
-    seed: u64,
-    chunk_size: u64,
-    block_chunks: u64,
-    block: u64,
-    /// `[index, trials, inside]` per chunk.
-    chunks: Vec<[u64; 3]>,
-    /// BLAKE3 (hex) of everything above; see [`Entry::checksum`].
-    checksum: String,
+/// What a block's entry answers for the chunks a run needs: spans to use, chunks to compute.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cover {
+    /// Disjoint spans that together answer as many of the needed chunks as the entry can.
+    pub hits: Vec<Span>,
+    /// Chunk ranges not answered, in order.
+    pub missing: Vec<Range<u64>>,
 }
 
 impl Entry {
-    /// An entry with no records.
+    /// An entry with no spans.
     pub fn empty(key: BlockKey) -> Self {
         Entry {
             key,
-            records: Vec::new(),
+            spans: Vec::new(),
         }
     }
 
-    /// The records, sorted by `(index, trials)`.
-    pub fn records(&self) -> &[Record] {
-        &self.records
+    /// The spans, sorted.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
     }
 
-    /// The inside count of chunk `index` with `trials` trials, if known.
-    pub fn get(&self, index: u64, trials: u64) -> Option<u64> {
-        self.records
-            .binary_search_by_key(&(index, trials), |r| (r.index, r.trials))
-            .ok()
-            .map(|i| self.records[i].inside)
+    /// Whether the entry holds no span.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
     }
 
-    /// Whether `record` is a full chunk (as opposed to a remainder).
-    fn is_full(&self, record: &Record) -> bool {
-        record.trials == self.key.chunk_size
-    }
-
-    /// The position of the record of chunk `index` that is full (or a remainder), if any.
-    fn slot(&self, index: u64, full: bool) -> Option<usize> {
-        let start = self.records.partition_point(|r| r.index < index);
-        // At most two records share an index: the remainder, then the full chunk.
-        (start..self.records.len().min(start + 2))
-            .find(|&i| self.records[i].index == index && self.is_full(&self.records[i]) == full)
-    }
-
-    /// Adds `record`, replacing the record of the same index and kind (full or remainder).
-    /// `record` must belong to this block (see [`Entry::accepts`]).
-    pub fn insert(&mut self, record: Record) {
-        debug_assert!(self.accepts(&record));
-        if let Some(i) = self.slot(record.index, self.is_full(&record)) {
-            self.records.remove(i);
-        }
-        let at = self
-            .records
-            .partition_point(|r| (r.index, r.trials) < (record.index, record.trials));
-        self.records.insert(at, record);
-    }
-
-    /// Adds every record of `other` (same key) that this entry lacks; records already here win.
-    pub fn fill_from(&mut self, other: &Entry) {
-        for record in &other.records {
-            if self.slot(record.index, self.is_full(record)).is_none() {
-                self.insert(*record);
-            }
-        }
-    }
-
-    /// Whether `record` is plausible for this block: its index in the block, 1 ≤ trials ≤ chunk
-    /// size, inside ≤ trials.
-    pub fn accepts(&self, record: &Record) -> bool {
+    /// Whether `span` is plausible for this block: inside the block and one cell, 1 ≤ trials ≤
+    /// chunk size, a remainder only for a single chunk, inside ≤ its trials.
+    pub fn accepts(&self, span: &Span) -> bool {
         let (first, end) = self.key.chunk_range();
-        (first..end).contains(&record.index)
-            && (1..=self.key.chunk_size).contains(&record.trials)
-            && record.inside <= record.trials
+        let cell = self.key.cell_chunks();
+        let full = span.trials == self.key.chunk_size;
+        span.first < span.end
+            && first <= span.first
+            && span.end <= end
+            && span.first / cell == (span.end - 1) / cell
+            && (1..=self.key.chunk_size).contains(&span.trials)
+            && (full || span.chunks() == 1)
+            && u128::from(span.inside) <= u128::from(span.trials) * u128::from(span.chunks())
     }
 
-    /// BLAKE3 over the format, the key and every record, as 64 hex digits.
-    fn checksum(&self) -> String {
-        let mut hasher = blake3::Hasher::new_derive_key(CHECKSUM_CONTEXT);
-        hasher.update(FORMAT.as_bytes());
-        self.key.hash_into(&mut hasher);
-        hasher.update(&(self.records.len() as u64).to_le_bytes());
-        for r in &self.records {
-            for word in [r.index, r.trials, r.inside] {
-                hasher.update(&word.to_le_bytes());
+    /// Adds `span`, replacing a span at the same place. `span` must be plausible.
+    pub fn insert(&mut self, span: Span) {
+        debug_assert!(self.accepts(&span));
+        let at = self.position(&span);
+        match self.spans.get(at) {
+            Some(s) if s.same_place(&span) => self.spans[at] = span,
+            _ => self.spans.insert(at, span),
+        }
+    }
+
+    /// Adds a span computed by this run, joining it with this run's full spans that end where
+    /// it starts or start where it ends in the same cell. The entry must hold only disjoint
+    /// spans (one run's), so that joined counts are exact sums.
+    pub fn join(&mut self, span: Span) {
+        debug_assert!(self.accepts(&span));
+        let full = span.trials == self.key.chunk_size;
+        let cell = self.key.cell_chunks();
+        let at = self.position(&span);
+        let mut joined = span;
+        let mut next = at;
+        if full && at > 0 {
+            let before = self.spans[at - 1];
+            if before.trials == span.trials
+                && before.end == span.first
+                && before.first / cell == span.first / cell
+            {
+                joined.first = before.first;
+                joined.inside += before.inside;
+                self.spans.remove(at - 1);
+                next -= 1;
             }
         }
-        hasher.finalize().to_hex().to_string()
+        let after = self.spans.get(next).copied().filter(|after| {
+            full && after.trials == span.trials
+                && after.first == span.end
+                && after.first / cell == span.first / cell
+        });
+        if let Some(after) = after {
+            joined.end = after.end;
+            joined.inside += after.inside;
+            self.spans.remove(next);
+        }
+        self.insert(joined);
     }
 
-    /// The entry as file contents: one line of JSON.
-    pub fn encode(&self) -> Vec<u8> {
-        let file = EntryFile {
-            format: FORMAT.to_owned(),
-            algorithm: self.key.algorithm.clone(),
-            seed: self.key.seed,
-            chunk_size: self.key.chunk_size,
-            block_chunks: self.key.block_chunks(),
-            block: self.key.block,
-            chunks: self
-                .records
-                .iter()
-                .map(|r| [r.index, r.trials, r.inside])
-                .collect(),
-            checksum: self.checksum(),
+    /// Removes the span equal to `span` (same place and count); returns whether there was one.
+    pub fn remove(&mut self, span: &Span) -> bool {
+        let at = self.position(span);
+        if self.spans.get(at) == Some(span) {
+            self.spans.remove(at);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn position(&self, span: &Span) -> usize {
+        self.spans
+            .partition_point(|s| (s.first, s.end, s.trials) < (span.first, span.end, span.trials))
+    }
+
+    /// What is on disk (`self`) after a run that computed `ours` stores them: our spans, plus
+    /// the stored spans they do not supersede. A full span inside one of ours is superseded (an
+    /// earlier store of this run, or what `--refresh` recomputes), as is a remainder of a chunk
+    /// we have a remainder for. Beyond [`MAX_SPANS`] the shortest stored spans are dropped.
+    pub fn merged_with(&self, ours: &Entry) -> Entry {
+        let cs = self.key.chunk_size;
+        let superseded = |s: &Span| {
+            ours.spans.iter().any(|o| {
+                if s.trials == cs {
+                    o.trials == cs && o.first <= s.first && s.end <= o.end
+                } else {
+                    o.trials != cs && o.first == s.first
+                }
+            })
         };
-        // A struct of numbers and strings always serializes.
-        let mut bytes = serde_json::to_vec(&file).unwrap_or_default();
-        bytes.push(b'\n');
-        bytes
+        let mut kept: Vec<Span> = self
+            .spans
+            .iter()
+            .filter(|s| !superseded(s))
+            .copied()
+            .collect();
+        let room = MAX_SPANS.saturating_sub(ours.spans.len());
+        if kept.len() > room {
+            kept.sort_by_key(|s| std::cmp::Reverse(s.total_trials()));
+            kept.truncate(room);
+        }
+        let mut merged = Entry::empty(self.key.clone());
+        merged.spans = kept;
+        merged.spans.sort_unstable();
+        for span in ours.spans.iter().take(MAX_SPANS) {
+            merged.insert(*span);
+        }
+        merged
+    }
+
+    /// Which spans answer the full chunks `full` (each of the key's chunk size) and the
+    /// remainder chunk `remainder` (index, trials), if any: disjoint spans covering as many of
+    /// these chunks as possible, and the chunk ranges left to compute.
+    pub fn cover(&self, full: Range<u64>, remainder: Option<(u64, u64)>) -> Cover {
+        let cs = self.key.chunk_size;
+        // Weighted interval scheduling over the candidate spans, by chunks covered.
+        let mut candidates: Vec<Span> = self
+            .spans
+            .iter()
+            .filter(|s| s.trials == cs && full.start <= s.first && s.end <= full.end)
+            .copied()
+            .collect();
+        candidates.sort_by_key(|s| (s.end, s.first));
+        let mut best = vec![0u64; candidates.len() + 1];
+        let mut take = vec![false; candidates.len()];
+        for (i, s) in candidates.iter().enumerate() {
+            let before = candidates[..i].partition_point(|c| c.end <= s.first);
+            let with = best[before] + s.chunks();
+            take[i] = with > best[i];
+            best[i + 1] = best[i].max(with);
+        }
+        let mut hits = Vec::new();
+        let mut i = candidates.len();
+        while i > 0 {
+            if take[i - 1] {
+                let s = candidates[i - 1];
+                hits.push(s);
+                i = candidates[..i - 1].partition_point(|c| c.end <= s.first);
+            } else {
+                i -= 1;
+            }
+        }
+        hits.reverse();
+        let mut missing = Vec::new();
+        let mut at = full.start;
+        for s in &hits {
+            if s.first > at {
+                missing.push(at..s.first);
+            }
+            at = s.end;
+        }
+        if at < full.end {
+            missing.push(at..full.end);
+        }
+        if let Some((index, trials)) = remainder {
+            let found = self
+                .spans
+                .iter()
+                .find(|s| s.first == index && s.end == index + 1 && s.trials == trials);
+            match found {
+                Some(s) => hits.push(*s),
+                None => match missing.last_mut() {
+                    Some(last) if last.end == index => last.end = index + 1,
+                    _ => missing.push(index..index + 1),
+                },
+            }
+        }
+        Cover { hits, missing }
+    }
+
+    /// The entry as file contents, authenticated with `secret`.
+    pub fn encode(&self, secret: &Secret) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_MAX + self.spans.len() * SPAN_BYTES + MAC_BYTES);
+        out.extend_from_slice(MAGIC);
+        self.key.encode_into(&mut out);
+        out.extend_from_slice(&(self.spans.len() as u64).to_le_bytes());
+        for s in &self.spans {
+            for word in [s.first, s.end, s.trials, s.inside] {
+                out.extend_from_slice(&word.to_le_bytes());
+            }
+        }
+        let mac = secret.mac(&out);
+        out.extend_from_slice(mac.as_bytes());
+        out
     }
 
     /// Reads file contents that claim to be the entry of `expected`; any doubt is an error.
-    pub fn decode(bytes: &[u8], expected: &BlockKey) -> Result<Entry, Invalid> {
-        let entry = Entry::decode_any(bytes)?;
+    pub fn decode(bytes: &[u8], expected: &BlockKey, secret: &Secret) -> Result<Entry, Invalid> {
+        let entry = Entry::decode_any(bytes, secret)?;
         if entry.key != *expected {
             return Err(Invalid(format!(
                 "holds another key (seed {}, chunk size {}, block {}, algorithm {})",
@@ -233,60 +379,106 @@ impl Entry {
         Ok(entry)
     }
 
-    /// Reads file contents as whatever entry they claim to be, checking format, record order,
-    /// plausibility and checksum (not the file name: see [`Entry::decode`]).
-    pub fn decode_any(bytes: &[u8]) -> Result<Entry, Invalid> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+    /// Reads file contents as whatever entry they claim to be, checking the layout, the MAC
+    /// under `secret`, span order and plausibility (not the file name: see [`Entry::decode`]).
+    pub fn decode_any(bytes: &[u8], secret: &Secret) -> Result<Entry, Invalid> {
+        if bytes.is_empty() {
             return Err(Invalid("empty file".into()));
         }
-        let file: EntryFile = serde_json::from_slice(bytes).map_err(|e| {
-            Invalid(if e.is_eof() {
-                "truncated".to_owned()
-            } else {
-                format!("not a valid entry ({e})")
-            })
-        })?;
-        if file.format != FORMAT {
-            return Err(Invalid(format!("unknown format '{}'", file.format)));
+        if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
+            return Err(Invalid("truncated".into()));
         }
-        if file.chunk_size == 0
-            || file.block_chunks != crate::plan::cache_block_chunks(file.chunk_size)
-        {
+        if !bytes.starts_with(MAGIC) {
+            return Err(Invalid(format!("not a {FORMAT} file")));
+        }
+        let mut reader = Reader {
+            bytes,
+            at: MAGIC.len(),
+        };
+        let algorithm_len = reader.u32()? as usize;
+        if algorithm_len > MAX_ALGORITHM_BYTES {
+            return Err(Invalid("bad header".into()));
+        }
+        let algorithm = String::from_utf8(reader.take(algorithm_len)?.to_vec())
+            .map_err(|_| Invalid("bad header".into()))?;
+        let [seed, chunk_size, stored_block_chunks, block, count] = [(); 5].map(|()| reader.u64());
+        let (seed, chunk_size, stored_block_chunks, block, count) =
+            (seed?, chunk_size?, stored_block_chunks?, block?, count?);
+        if count > MAX_SPANS as u64 {
+            return Err(Invalid("too many spans".into()));
+        }
+        let body_end = reader.at + count as usize * SPAN_BYTES;
+        if bytes.len() < body_end + MAC_BYTES {
+            return Err(Invalid("truncated".into()));
+        }
+        if bytes.len() > body_end + MAC_BYTES {
+            return Err(Invalid("trailing bytes".into()));
+        }
+        if !secret.mac_matches(&bytes[..body_end], &bytes[body_end..]) {
+            return Err(Invalid(
+                "MAC mismatch: damaged, forged or written with another cache's key".into(),
+            ));
+        }
+        if chunk_size == 0 || stored_block_chunks != block_chunks(chunk_size) {
             return Err(Invalid("bad block layout".into()));
         }
         let mut entry = Entry::empty(BlockKey {
-            algorithm: file.algorithm,
-            seed: file.seed,
-            chunk_size: file.chunk_size,
-            block: file.block,
+            algorithm,
+            seed,
+            chunk_size,
+            block,
         });
-        entry.records = file
-            .chunks
-            .iter()
-            .map(|&[index, trials, inside]| Record {
-                index,
-                trials,
-                inside,
-            })
-            .collect();
-        if let Some(bad) = entry.records.iter().find(|r| !entry.accepts(r)) {
+        for _ in 0..count {
+            let [first, end, trials, inside] = [(); 4].map(|()| reader.u64());
+            entry.spans.push(Span {
+                first: first?,
+                end: end?,
+                trials: trials?,
+                inside: inside?,
+            });
+        }
+        if let Some(bad) = entry.spans.iter().find(|s| !entry.accepts(s)) {
             return Err(Invalid(format!(
-                "implausible record for chunk {}",
-                bad.index
+                "implausible span of chunks {}..{}",
+                bad.first, bad.end
             )));
         }
-        // Sorted by (index, trials), and two records of one index must be remainder then full.
-        let ordered = entry.records.windows(2).all(|w| {
-            (w[0].index, w[0].trials) < (w[1].index, w[1].trials)
-                && (w[0].index != w[1].index || entry.is_full(&w[1]))
-        });
+        let ordered = entry
+            .spans
+            .windows(2)
+            .all(|w| (w[0].first, w[0].end, w[0].trials) < (w[1].first, w[1].end, w[1].trials));
         if !ordered {
-            return Err(Invalid("records out of order or repeated".into()));
-        }
-        if entry.checksum() != file.checksum {
-            return Err(Invalid("checksum mismatch".into()));
+            return Err(Invalid("spans out of order or repeated".into()));
         }
         Ok(entry)
+    }
+}
+
+/// Little-endian fields read from the front of a byte slice.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], Invalid> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| Invalid("truncated".into()))?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn u32(&mut self) -> Result<u32, Invalid> {
+        let mut word = [0; 4];
+        word.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(word))
+    }
+
+    fn u64(&mut self) -> Result<u64, Invalid> {
+        let mut word = [0; 8];
+        word.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(word))
     }
 }
 
@@ -294,21 +486,32 @@ impl Entry {
 mod tests {
     use super::*;
 
+    fn secret(byte: u8) -> Secret {
+        Secret::from_raw([byte; 32])
+    }
+
+    /// Block 1 at chunk size 100_000: 41 chunks per cell, 10,496 per block.
     fn key(block: u64) -> BlockKey {
-        BlockKey::new(7, 100, block)
+        BlockKey::new(7, 100_000, block)
+    }
+
+    fn full(first: u64, end: u64, inside: u64) -> Span {
+        Span {
+            first,
+            end,
+            trials: 100_000,
+            inside,
+        }
     }
 
     fn sample() -> Entry {
         let mut e = Entry::empty(key(1));
-        for index in [256, 300, 511] {
-            e.insert(Record {
-                index,
-                trials: 100,
-                inside: 70 + index % 10,
-            });
-        }
-        e.insert(Record {
-            index: 300,
+        let base = key(1).chunk_range().0;
+        e.insert(full(base, base + 41, 3_200_000));
+        e.insert(full(base + 41, base + 50, 700_000));
+        e.insert(Span {
+            first: base + 50,
+            end: base + 51,
             trials: 40,
             inside: 30,
         });
@@ -316,60 +519,115 @@ mod tests {
     }
 
     #[test]
-    fn entries_round_trip_and_answer_exact_lookups_only() {
+    fn the_layout_follows_the_chunk_size() {
+        assert_eq!((cell_chunks(1), block_chunks(1)), (1 << 22, 1 << 30));
+        assert_eq!((cell_chunks(1000), block_chunks(1000)), (4194, 256 * 4194));
+        assert_eq!((cell_chunks(1 << 22), block_chunks(1 << 22)), (1, 256));
+        assert_eq!((cell_chunks(1 << 40), block_chunks(1 << 40)), (1, 256));
+        for chunk_size in [1, 3, 1000, 10_000, 1 << 21, (1 << 22) - 1, 1 << 22] {
+            let trials = block_chunks(chunk_size) * chunk_size;
+            assert!(trials > 1 << 29 && trials <= 1 << 30, "{chunk_size}");
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_stay_small() {
+        let s = secret(1);
         let e = sample();
-        let back = Entry::decode(&e.encode(), &key(1)).unwrap();
-        assert_eq!(back, e);
-        assert_eq!(back.get(300, 100), Some(70));
-        assert_eq!(back.get(300, 40), Some(30));
-        assert_eq!(back.get(300, 41), None);
-        assert_eq!(back.get(257, 100), None);
-        assert_eq!(back.records().len(), 4);
+        let bytes = e.encode(&s);
+        assert_eq!(Entry::decode(&bytes, &key(1), &s).unwrap(), e);
+        // A whole block: one span per cell.
+        let mut whole = Entry::empty(BlockKey::new(7, 1, 0));
+        for cell in 0..crate::plan::BLOCK_CELLS {
+            whole.join(Span {
+                first: cell << 22,
+                end: (cell + 1) << 22,
+                trials: 1,
+                inside: 3 << 20,
+            });
+        }
+        assert_eq!(whole.spans().len(), 256);
+        let len = whole.encode(&s).len();
+        assert_eq!(len, 16 + 4 + crate::ALGORITHM.len() + 40 + 256 * 32 + 32);
+        assert!((len as u64) < MAX_ENTRY_BYTES);
     }
 
     #[test]
-    fn insert_keeps_one_full_and_one_remainder_record_per_chunk() {
-        let mut e = sample();
-        e.insert(Record {
-            index: 300,
-            trials: 50,
-            inside: 40,
-        });
+    fn join_adds_up_adjacent_spans_within_a_cell_only() {
+        let mut e = Entry::empty(key(0));
+        for i in [3, 1, 2, 0, 40, 41, 42] {
+            e.join(full(i, i + 1, 10 + i));
+        }
+        // Chunks 0..4 join; 40 ends cell 0 and 41 starts cell 1, so they stay apart.
         assert_eq!(
-            e.get(300, 40),
-            None,
-            "the newer remainder replaces the older"
+            e.spans(),
+            &[full(0, 4, 46), full(40, 41, 50), full(41, 43, 103)][..]
         );
-        assert_eq!(e.get(300, 50), Some(40));
-        assert_eq!(e.get(300, 100), Some(70));
-        assert_eq!(e.records().len(), 4);
     }
 
     #[test]
-    fn fill_from_adds_only_missing_records() {
-        let mut a = Entry::empty(key(1));
-        a.insert(Record {
-            index: 256,
-            trials: 100,
-            inside: 1,
+    fn cover_picks_the_most_chunks_from_disjoint_spans() {
+        let e = sample();
+        let base = key(1).chunk_range().0;
+        // The whole stored run, and its remainder.
+        let c = e.cover(base..base + 50, Some((base + 50, 40)));
+        assert_eq!(c.hits.len(), 3);
+        assert!(c.missing.is_empty());
+        // A longer run: the remainder is another chunk; the rest is computed.
+        let c = e.cover(base..base + 60, None);
+        assert_eq!(c.hits, vec![full(base, base + 41, 3_200_000), e.spans()[1]]);
+        assert_eq!(c.missing, vec![base + 50..base + 60]);
+        // A shorter run inside the first cell cannot use a span it does not contain.
+        let c = e.cover(base..base + 30, Some((base + 30, 7)));
+        assert!(c.hits.is_empty());
+        assert_eq!(c.missing, vec![base..base + 31]);
+        // Overlapping spans: the larger disjoint cover wins.
+        let mut o = Entry::empty(key(0));
+        o.insert(full(0, 30, 1));
+        o.insert(full(0, 10, 1));
+        o.insert(full(10, 41, 1));
+        assert_eq!(
+            o.cover(0..41, None).hits,
+            vec![full(0, 10, 1), full(10, 41, 1)]
+        );
+    }
+
+    #[test]
+    fn merging_keeps_other_runs_and_drops_what_ours_supersede() {
+        let disk = sample();
+        let base = key(1).chunk_range().0;
+        let mut ours = Entry::empty(key(1));
+        ours.insert(full(base + 41, base + 82, 1));
+        ours.insert(Span {
+            first: base + 50,
+            end: base + 51,
+            trials: 20,
+            inside: 15,
         });
-        a.fill_from(&sample());
-        assert_eq!(a.get(256, 100), Some(1));
-        assert_eq!(a.get(511, 100), Some(71));
-        assert_eq!(a.records().len(), 4);
+        let merged = disk.merged_with(&ours);
+        assert_eq!(
+            merged.spans(),
+            &[
+                full(base, base + 41, 3_200_000),
+                full(base + 41, base + 82, 1),
+                ours.spans()[1],
+            ][..]
+        );
+        assert_eq!(disk.merged_with(&Entry::empty(key(1))), disk);
     }
 
     #[test]
-    fn keys_differ_in_every_field_and_file_names_are_recognised() {
+    fn names_depend_on_the_secret_and_every_key_field() {
         let base = key(3);
         let mut other_algorithm = base.clone();
         other_algorithm.algorithm = "piest-some-other-algorithm".into();
         let names = [
-            base.file_name(),
-            BlockKey::new(8, 100, 3).file_name(),
-            BlockKey::new(7, 101, 3).file_name(),
-            BlockKey::new(7, 100, 4).file_name(),
-            other_algorithm.file_name(),
+            base.file_name(&secret(1)),
+            base.file_name(&secret(2)),
+            BlockKey::new(8, 100_000, 3).file_name(&secret(1)),
+            BlockKey::new(7, 100_001, 3).file_name(&secret(1)),
+            BlockKey::new(7, 100_000, 4).file_name(&secret(1)),
+            other_algorithm.file_name(&secret(1)),
         ];
         for (i, a) in names.iter().enumerate() {
             assert!(is_entry_name(a), "{a}");
@@ -378,54 +636,49 @@ mod tests {
             }
         }
         assert!(!is_entry_name("CACHEDIR.TAG"));
-        assert!(!is_entry_name(&format!("{}.json", "A".repeat(64))));
+        assert!(!is_entry_name(&format!("{}.entry", "A".repeat(64))));
     }
 
     #[test]
-    fn every_kind_of_damage_is_refused() {
-        let good = sample().encode();
-        let text = String::from_utf8(good.clone()).unwrap();
+    fn every_kind_of_damage_and_forgery_is_refused() {
+        let s = secret(1);
+        let good = sample().encode(&s);
+        let mut count_changed = good.clone();
+        // The inside count of the first span (header, then first, end, trials, inside).
+        let at = 16 + 4 + crate::ALGORITHM.len() + 40 + 24;
+        count_changed[at] ^= 1;
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (Vec::new(), "empty"),
-            (b"\n".to_vec(), "empty"),
-            (good[..good.len() / 2].to_vec(), "truncated"),
-            (b"\x00\xff garbage".to_vec(), "not a valid entry"),
-            (
-                text.replacen("[300,100,70]", "[300,100,71]", 1).into(),
-                "checksum",
-            ),
-            (
-                text.replacen("\"seed\":7", "\"seed\":8", 1).into(),
-                "checksum",
-            ),
-            (
-                text.replacen("[511,100,71]", "[511,100,171]", 1).into(),
-                "implausible",
-            ),
-            (
-                text.replacen(FORMAT, "piest-cache-entry-v0", 1).into(),
-                "format",
-            ),
+            (good[..8].to_vec(), "truncated"),
+            (good[..good.len() - 1].to_vec(), "truncated"),
+            ([&good[..], b"x"].concat(), "trailing"),
+            (b"{\"format\":\"piest-cache-entry-v1\"}".to_vec(), "not a"),
+            (count_changed, "MAC"),
+            (sample().encode(&secret(2)), "MAC"),
         ];
         for (bytes, reason) in cases {
-            let err = Entry::decode(&bytes, &key(1)).unwrap_err().0;
+            let err = Entry::decode(&bytes, &key(1), &s).unwrap_err().0;
             assert!(err.contains(reason), "{reason}: {err}");
         }
-        // A valid entry of another key is refused under this key.
-        let other = Entry::empty(key(2)).encode();
-        let err = Entry::decode(&other, &key(1)).unwrap_err().0;
+        let other = Entry::empty(key(2)).encode(&s);
+        let err = Entry::decode(&other, &key(1), &s).unwrap_err().0;
         assert!(err.contains("another key"), "{err}");
-        // Also when only the algorithm differs.
-        let mut k = key(1);
-        k.algorithm = "piest-some-other-algorithm".into();
-        assert!(Entry::decode(&Entry::empty(k).encode(), &key(1)).is_err());
     }
 
     #[test]
-    fn records_out_of_order_are_refused_even_with_a_matching_checksum() {
+    fn implausible_or_unordered_spans_are_refused_even_with_a_good_mac() {
+        let s = secret(1);
         let mut e = sample();
-        e.records.swap(0, 1);
-        let err = Entry::decode(&e.encode(), &key(1)).unwrap_err().0;
+        e.spans.swap(0, 1);
+        let err = Entry::decode(&e.encode(&s), &key(1), &s).unwrap_err().0;
         assert!(err.contains("order"), "{err}");
+        let mut e = sample();
+        e.spans[0].inside = 41 * 100_000 + 1;
+        let err = Entry::decode(&e.encode(&s), &key(1), &s).unwrap_err().0;
+        assert!(err.contains("implausible"), "{err}");
+        let mut e = Entry::empty(key(0));
+        e.spans.push(full(40, 42, 1)); // crosses a cell boundary
+        let err = Entry::decode(&e.encode(&s), &key(0), &s).unwrap_err().0;
+        assert!(err.contains("implausible"), "{err}");
     }
 }

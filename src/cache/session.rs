@@ -1,28 +1,30 @@
 //! A cache session: the cache as one run uses it. It reads and stores block entries for the
-//! runner, keeps the hit, miss and store counts, and collects warnings instead of failing: the
-//! first problem that makes the cache unusable turns reading or writing off for the rest of the
-//! run, and the run goes on computing.
+//! runner, keeps the hit, miss and store counts, and collects warnings instead of failing. A
+//! problem with one entry (damaged, forged, unreadable, not a file, impossible to replace) costs
+//! that block only; only a cache that cannot be opened at all (no folder, no key) is off for the
+//! whole run.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::entry::{BlockKey, Entry, Invalid};
-use super::{Cache, MAX_ENTRY_BYTES, TEMP_PREFIX, TEMP_SUFFIX};
+use super::entry::{BlockKey, Entry, Invalid, MAX_ENTRY_BYTES};
+use super::key::{Secret, open_regular};
+use super::{Cache, TEMP_PREFIX, TEMP_SUFFIX, file_kind};
 
 /// Longest time a block's completed chunks wait in memory before they are stored (unless the
 /// run is killed). Storing a block costs about a tenth of a millisecond, so this bounds both the
 /// work a `kill -9` can lose and the cost of storing (well below 1% of a run).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Invalid entries warned about one by one; further ones are counted in one last warning.
-const MAX_INVALID_WARNINGS: usize = 3;
+/// Entries with a problem warned about one by one; further ones are counted in one last warning.
+const MAX_ENTRY_WARNINGS: usize = 3;
 
 /// What the cache did during one run, for the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -37,6 +39,10 @@ pub struct CacheSummary {
     pub stored: u64,
     /// Whether existing entries were ignored and overwritten (`--refresh`).
     pub refresh: bool,
+    /// Entry files written (each store of a block counts once).
+    pub entries_written: u64,
+    /// Bytes of the entry files written.
+    pub bytes_written: u64,
     /// Problems met (the run went on without the cache where needed); empty when all went well.
     pub warnings: Vec<String>,
 }
@@ -47,10 +53,8 @@ enum OnDisk {
     Missing,
     /// A valid entry, with its open file.
     Found(Entry, File),
-    /// A file that is not a valid entry of the key.
-    Invalid(Invalid),
-    /// The file could not be read.
-    Failed(io::Error),
+    /// Something that is not a valid entry of the key (or cannot be read): a miss.
+    Unusable(Invalid),
 }
 
 /// Warnings and the bookkeeping that keeps each one to a single line.
@@ -58,48 +62,60 @@ enum OnDisk {
 struct Notes {
     warnings: Vec<String>,
     taken: usize,
-    invalid_seen: HashSet<String>,
-    invalid_unreported: u64,
+    entries_seen: HashSet<PathBuf>,
+    unreported: u64,
     tallied: bool,
+}
+
+/// An opened cache: its entries folder and secret.
+struct Opened {
+    dir: PathBuf,
+    secret: Secret,
 }
 
 /// The cache as one run uses it; shared by the runner's worker threads.
 pub struct CacheSession {
     cache: Cache,
     read: bool,
-    usable: bool,
-    reads_off: AtomicBool,
-    writes_off: AtomicBool,
+    opened: Option<Opened>,
     hits: AtomicU64,
     misses: AtomicU64,
     stored: AtomicU64,
+    entries_written: AtomicU64,
+    bytes_written: AtomicU64,
     notes: Mutex<Notes>,
 }
 
 impl CacheSession {
-    /// Opens `cache` for a run, creating its folder. `read` false (`--refresh`) computes every
-    /// chunk and overwrites the entries. A folder that cannot be created leaves the session
-    /// unusable, with a warning: the run then computes everything and stores nothing.
+    /// Opens `cache` for a run, creating its folder and secret if missing. `read` false
+    /// (`--refresh`) computes every chunk and overwrites the entries. A cache that cannot be
+    /// opened (folder or key missing and impossible to create, key damaged or unreadable) leaves
+    /// the session unusable, with one warning: the run then computes everything, stores nothing.
     pub fn open(cache: Cache, read: bool) -> Self {
         let mut notes = Notes::default();
-        let usable = match cache.create() {
-            Ok(()) => true,
+        let opened = match cache.create().map_err(|e| e.to_string()).and_then(|dir| {
+            match Secret::load_or_create(&dir) {
+                Ok(secret) => Ok(Opened { dir, secret }),
+                Err(e) => Err(e.to_string()),
+            }
+        }) {
+            Ok(opened) => Some(opened),
             Err(e) => {
                 notes
                     .warnings
                     .push(format!("{e}; running without the cache"));
-                false
+                None
             }
         };
         CacheSession {
             cache,
             read,
-            usable,
-            reads_off: AtomicBool::new(false),
-            writes_off: AtomicBool::new(false),
+            opened,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             stored: AtomicU64::new(0),
+            entries_written: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
             notes: Mutex::new(notes),
         }
     }
@@ -109,65 +125,79 @@ impl CacheSession {
         &self.cache
     }
 
+    /// Whether the cache could be opened (if not, nothing is read or stored).
+    pub fn is_usable(&self) -> bool {
+        self.opened.is_some()
+    }
+
+    /// The path of `key`'s entry, if the cache is open.
+    pub fn entry_path(&self, key: &BlockKey) -> Option<PathBuf> {
+        let opened = self.opened.as_ref()?;
+        Some(opened.dir.join(key.file_name(&opened.secret)))
+    }
+
     /// The stored entry of `key`, if it exists, is valid and reading is on. Reading a valid
     /// entry marks it as recently used (its modification time), which is what `prune` ages by.
     pub fn load(&self, key: &BlockKey) -> Option<Entry> {
-        if !self.usable || !self.read || self.reads_off.load(Ordering::Relaxed) {
-            return None;
-        }
-        let path = self.cache.entry_path(key);
-        match read_entry(&path, key) {
+        let opened = self.opened.as_ref().filter(|_| self.read)?;
+        let path = opened.dir.join(key.file_name(&opened.secret));
+        match read_entry(&path, key, &opened.secret) {
             OnDisk::Missing => None,
             OnDisk::Found(entry, file) => {
-                // Best effort: a cache on a read-only medium is still worth reading.
+                // Best effort: a cache on a read-only medium, or another user's entry, is
+                // still worth reading.
                 let _ = file.set_modified(SystemTime::now());
                 Some(entry)
             }
-            OnDisk::Invalid(why) => {
-                self.invalid(&path, &why);
-                None
-            }
-            OnDisk::Failed(e) => {
-                if !self.reads_off.swap(true, Ordering::Relaxed) {
-                    self.warn(format!(
-                        "cannot read cache entry {}: {e}; not reading the cache for this run",
+            OnDisk::Unusable(why) => {
+                self.entry_problem(
+                    &path,
+                    format!(
+                        "cache entry {} is invalid ({why}); recomputing its chunks",
                         path.display()
-                    ));
-                }
+                    ),
+                );
                 None
             }
         }
     }
 
-    /// Stores `entry`: adds the records already on disk that `entry` lacks (another process may
-    /// have stored some), then writes it atomically unless the file already holds all of it.
-    /// Returns whether the file now holds `entry`'s records.
-    pub fn store(&self, entry: &mut Entry) -> bool {
-        if !self.usable || self.writes_off.load(Ordering::Relaxed) {
+    /// Stores the spans `ours` computed by this run: merges them with the entry on disk (another
+    /// run may have stored other spans; see [`Entry::merged_with`]) and writes the result
+    /// atomically unless the file holds it already. Returns whether the file now holds `ours`.
+    /// A failure costs this entry only: one warning, and later stores are tried as usual.
+    pub fn store(&self, ours: &Entry) -> bool {
+        let Some(opened) = self.opened.as_ref() else {
             return false;
-        }
-        let path = self.cache.entry_path(&entry.key);
-        match read_entry(&path, &entry.key) {
+        };
+        let path = opened.dir.join(ours.key.file_name(&opened.secret));
+        let merged = match read_entry(&path, &ours.key, &opened.secret) {
             OnDisk::Found(on_disk, _) => {
-                entry.fill_from(&on_disk);
-                if *entry == on_disk {
+                let merged = on_disk.merged_with(ours);
+                if merged == on_disk {
                     return true;
                 }
+                merged
             }
-            // A damaged entry is replaced by this one.
-            OnDisk::Invalid(why) => self.invalid(&path, &why),
-            // Nothing to keep; the write below says whether the folder is usable.
-            OnDisk::Missing | OnDisk::Failed(_) => {}
-        }
-        match write_atomic(&self.cache.entries_dir(), &path, &entry.encode()) {
-            Ok(()) => true,
+            // A damaged entry (already warned about when loaded) is replaced by ours.
+            OnDisk::Unusable(_) | OnDisk::Missing => ours.clone(),
+        };
+        let bytes = merged.encode(&opened.secret);
+        match write_atomic(&opened.dir, &path, &bytes) {
+            Ok(()) => {
+                self.entries_written.fetch_add(1, Ordering::Relaxed);
+                self.bytes_written
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                true
+            }
             Err(e) => {
-                if !self.writes_off.swap(true, Ordering::Relaxed) {
-                    self.warn(format!(
-                        "cannot write cache entry {}: {e}; this run's results are not cached",
+                self.entry_problem(
+                    &path,
+                    format!(
+                        "cannot write cache entry {}: {e}; its chunks are not cached",
                         path.display()
-                    ));
-                }
+                    ),
+                );
                 false
             }
         }
@@ -189,15 +219,20 @@ impl CacheSession {
     }
 
     /// The counts and every warning so far. Call it when the run is over: it also adds the
-    /// warning that counts invalid entries beyond the first few.
+    /// warning that counts entries with problems beyond the first few.
     pub fn summary(&self) -> CacheSummary {
         let mut notes = self.notes();
-        if notes.invalid_unreported > 0 && !notes.tallied {
+        if notes.unreported > 0 && !notes.tallied {
             notes.tallied = true;
-            let n = notes.invalid_unreported;
+            let n = notes.unreported;
             notes.warnings.push(format!(
-                "{n} more invalid cache entr{} recomputed and replaced",
-                if n == 1 { "y was" } else { "ies were" }
+                "{n} more cache entr{} could not be used and {} recomputed",
+                if n == 1 { "y" } else { "ies" },
+                if n == 1 {
+                    "its chunks were"
+                } else {
+                    "their chunks were"
+                }
             ));
         }
         CacheSummary {
@@ -206,28 +241,23 @@ impl CacheSession {
             misses: self.misses.load(Ordering::Relaxed),
             stored: self.stored.load(Ordering::Relaxed),
             refresh: !self.read,
+            entries_written: self.entries_written.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
             warnings: notes.warnings.clone(),
         }
     }
 
-    /// Records an invalid entry: one warning per file, the first few spelled out.
-    fn invalid(&self, path: &Path, why: &Invalid) {
+    /// Records a problem with one entry: one warning per file, the first few spelled out.
+    fn entry_problem(&self, path: &Path, warning: String) {
         let mut notes = self.notes();
-        if !notes.invalid_seen.insert(path.display().to_string()) {
+        if !notes.entries_seen.insert(path.to_path_buf()) {
             return;
         }
-        if notes.invalid_seen.len() <= MAX_INVALID_WARNINGS {
-            notes.warnings.push(format!(
-                "cache entry {} is invalid ({why}); recomputing its chunks and replacing it",
-                path.display()
-            ));
+        if notes.entries_seen.len() <= MAX_ENTRY_WARNINGS {
+            notes.warnings.push(warning);
         } else {
-            notes.invalid_unreported += 1;
+            notes.unreported += 1;
         }
-    }
-
-    fn warn(&self, warning: String) {
-        self.notes().warnings.push(warning);
     }
 
     fn notes(&self) -> std::sync::MutexGuard<'_, Notes> {
@@ -238,53 +268,52 @@ impl CacheSession {
     }
 }
 
-/// Reads and checks the entry file at `path`, which should hold `key`'s entry. A found entry
-/// comes with its open file, so that its modification time can be updated without a reopen.
-fn read_entry(path: &Path, key: &BlockKey) -> OnDisk {
-    // Something else under an entry's name (a folder, a FIFO that would block the open) is
-    // treated like a damaged entry: recomputed and replaced.
-    match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            return OnDisk::Invalid(Invalid("not a regular file".into()));
-        }
+/// Reads and checks the entry file at `path`, which should hold `key`'s entry. Whatever is
+/// there that is not a small regular file (a folder, a symbolic link, a FIFO, a device, a file
+/// of gigabytes) is a miss, found without following a link, blocking or reading more than an
+/// entry can hold. A found entry comes with its open file, so that its modification time can be
+/// updated without a reopen.
+fn read_entry(path: &Path, key: &BlockKey, secret: &Secret) -> OnDisk {
+    match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return OnDisk::Missing,
-        _ => {}
+        Err(e) => return OnDisk::Unusable(Invalid(format!("cannot be inspected: {e}"))),
+        Ok(meta) if !meta.is_file() => {
+            return OnDisk::Unusable(Invalid(format!("a {}", file_kind(&meta.file_type()))));
+        }
+        Ok(meta) if meta.len() > MAX_ENTRY_BYTES => {
+            return OnDisk::Unusable(Invalid(format!(
+                "{} bytes, too large to be an entry",
+                meta.len()
+            )));
+        }
+        Ok(_) => {}
     }
-    let mut file = match File::open(path) {
+    let file = match open_regular(path, MAX_ENTRY_BYTES) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return OnDisk::Missing,
-        // One entry this user may not read (another user's, in a shared cache) is that entry's
-        // problem only: recompute its block rather than stop reading the cache.
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            return OnDisk::Invalid(Invalid(format!("cannot be read: {e}")));
-        }
-        Err(e) => return OnDisk::Failed(e),
+        Err(e) => return OnDisk::Unusable(Invalid(format!("cannot be read: {e}"))),
     };
     let mut bytes = Vec::new();
-    if let Err(e) = (&mut file)
-        .take(MAX_ENTRY_BYTES + 1)
-        .read_to_end(&mut bytes)
-    {
-        return OnDisk::Failed(e);
+    if let Err(e) = (&file).take(MAX_ENTRY_BYTES + 1).read_to_end(&mut bytes) {
+        return OnDisk::Unusable(Invalid(format!("cannot be read: {e}")));
     }
-    if bytes.len() as u64 > MAX_ENTRY_BYTES {
-        return OnDisk::Invalid(Invalid("too large to be an entry".into()));
-    }
-    match Entry::decode(&bytes, key) {
+    match Entry::decode(&bytes, key, secret) {
         Ok(entry) => OnDisk::Found(entry, file),
-        Err(why) => OnDisk::Invalid(why),
+        Err(why) => OnDisk::Unusable(why),
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in `dir` (the same file system), then
-/// a rename over `path`.
-fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    // Readable by everyone, like any cache file, so a cache folder can be shared between users.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(dir)?;
+/// Writes `bytes` to `path` atomically: a new temporary file in `dir` (the same file system,
+/// created exclusively, so never through a planted link), then a rename over `path`, which
+/// replaces whatever name is there (a link itself, never its target).
+pub(super) fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+    // Readable by everyone, like any cache file: the counts are no secret, and a cache folder
+    // may be shared. What keeps entries honest is the MAC, not the mode.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -292,14 +321,15 @@ fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Record;
+    use super::super::Span;
     use super::*;
 
-    fn entry(key: &BlockKey, records: &[(u64, u64)]) -> Entry {
+    fn entry(key: &BlockKey, chunks: &[(u64, u64)]) -> Entry {
         let mut e = Entry::empty(key.clone());
-        for &(index, inside) in records {
-            e.insert(Record {
-                index,
+        for &(index, inside) in chunks {
+            e.join(Span {
+                first: index,
+                end: index + 1,
                 trials: key.chunk_size,
                 inside,
             });
@@ -311,32 +341,38 @@ mod tests {
     fn stored_entries_are_loaded_and_merged_with_what_is_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
-        let key = BlockKey::new(1, 10, 0);
+        let key = BlockKey::new(1, 1 << 22, 0);
         assert_eq!(session.load(&key), None);
-        assert!(session.store(&mut entry(&key, &[(0, 5), (1, 6)])));
+        assert!(session.store(&entry(&key, &[(0, 5), (1, 6)])));
         // Another writer with other chunks: the file ends up with the union.
-        assert!(session.store(&mut entry(&key, &[(2, 7)])));
+        assert!(session.store(&entry(&key, &[(2, 7)])));
         let loaded = session.load(&key).unwrap();
         assert_eq!(loaded, entry(&key, &[(0, 5), (1, 6), (2, 7)]));
         assert!(session.take_warnings().is_empty());
-        // No stray temporary files.
+        let summary = session.summary();
+        assert_eq!(summary.entries_written, 2);
+        // Nothing but the tag, the key and the entry: no stray temporary files.
         let names: Vec<String> = std::fs::read_dir(session.cache().entries_dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.len(), 2, "{names:?}");
+        assert_eq!(names.len(), 3, "{names:?}");
     }
 
     #[test]
-    fn refresh_reads_nothing_but_still_stores() {
+    fn refresh_reads_nothing_and_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        let key = BlockKey::new(1, 10, 0);
-        CacheSession::open(Cache::new(dir.path()), true).store(&mut entry(&key, &[(0, 5)]));
+        let key = BlockKey::new(1, 1 << 22, 0);
+        CacheSession::open(Cache::new(dir.path()), true).store(&entry(&key, &[(0, 5)]));
         let session = CacheSession::open(Cache::new(dir.path()), false);
         assert_eq!(session.load(&key), None);
-        assert!(session.store(&mut entry(&key, &[(0, 4)])));
+        assert!(session.store(&entry(&key, &[(0, 4)])));
         let reread = CacheSession::open(Cache::new(dir.path()), true).load(&key);
-        assert_eq!(reread.unwrap().get(0, 10), Some(4), "refresh overwrites");
+        assert_eq!(
+            reread.unwrap(),
+            entry(&key, &[(0, 4)]),
+            "refresh overwrites"
+        );
         assert!(session.summary().refresh);
     }
 
@@ -344,29 +380,29 @@ mod tests {
     fn an_invalid_entry_is_warned_about_once_and_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
-        let key = BlockKey::new(1, 10, 0);
-        let path = session.cache().entry_path(&key);
-        std::fs::write(&path, b"{\"format\": ").unwrap();
+        let key = BlockKey::new(1, 1 << 22, 0);
+        let path = session.entry_path(&key).unwrap();
+        std::fs::write(&path, b"piest-cache").unwrap();
         assert_eq!(session.load(&key), None);
-        assert!(session.store(&mut entry(&key, &[(0, 5)])));
+        assert!(session.store(&entry(&key, &[(0, 5)])));
         let warnings = session.take_warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("truncated"), "{warnings:?}");
-        assert_eq!(session.load(&key).unwrap().get(0, 10), Some(5));
+        assert_eq!(session.load(&key), Some(entry(&key, &[(0, 5)])));
     }
 
     #[test]
-    fn many_invalid_entries_make_a_few_warnings() {
+    fn many_bad_entries_make_a_few_warnings() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
         for block in 0..10 {
-            let key = BlockKey::new(1, 10, block);
-            std::fs::write(session.cache().entry_path(&key), b"").unwrap();
+            let key = BlockKey::new(1, 1 << 22, block);
+            std::fs::write(session.entry_path(&key).unwrap(), b"").unwrap();
             assert_eq!(session.load(&key), None);
         }
         let warnings = session.summary().warnings;
-        assert_eq!(warnings.len(), MAX_INVALID_WARNINGS + 1, "{warnings:?}");
-        assert!(warnings[MAX_INVALID_WARNINGS].starts_with("7 more invalid cache entries"));
+        assert_eq!(warnings.len(), MAX_ENTRY_WARNINGS + 1, "{warnings:?}");
+        assert!(warnings[MAX_ENTRY_WARNINGS].starts_with("7 more cache entries"));
     }
 
     #[test]
@@ -376,29 +412,35 @@ mod tests {
         std::fs::write(&file, b"not a directory").unwrap();
         let session = CacheSession::open(Cache::new(file.join("cache")), true);
         let key = BlockKey::new(1, 10, 0);
+        assert!(!session.is_usable());
         assert_eq!(session.load(&key), None);
-        assert!(!session.store(&mut entry(&key, &[(0, 5)])));
+        assert!(!session.store(&entry(&key, &[(0, 5)])));
         let warnings = session.summary().warnings;
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("cannot create cache directory"));
     }
 
     #[test]
-    fn a_failing_write_turns_writing_off_with_one_warning() {
+    fn failing_writes_cost_only_their_entries() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
-        // The folder disappears under the run and a file takes its place.
-        let entries = session.cache().entries_dir();
-        std::fs::remove_dir_all(&entries).unwrap();
-        std::fs::write(&entries, b"in the way").unwrap();
-        for block in 0..3 {
-            let key = BlockKey::new(1, 10, block);
-            assert!(!session.store(&mut entry(&key, &[(block * 256, 5)])));
+        let keys: Vec<BlockKey> = (0..4).map(|b| BlockKey::new(1, 1 << 22, b)).collect();
+        // A non-empty folder where block 1's entry belongs: its rename fails.
+        let blocked = session.entry_path(&keys[1]).unwrap();
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), b"").unwrap();
+        for (b, key) in keys.iter().enumerate() {
+            let b = b as u64;
+            assert_eq!(session.store(&entry(key, &[(b * 256, 5)])), b != 1, "{b}");
         }
-        let warnings = session.take_warnings();
+        for (b, key) in keys.iter().enumerate() {
+            assert_eq!(session.load(key).is_some(), b != 1, "{b}");
+        }
+        // One warning for the one entry, though both its store and its load failed.
+        let warnings = session.summary().warnings;
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].contains("cannot write cache entry"),
+            warnings[0].starts_with("cannot write cache entry"),
             "{warnings:?}"
         );
     }

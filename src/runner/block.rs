@@ -1,20 +1,31 @@
 //! One cache block of a run: the chunks of the requested range that fall in the block, with the
-//! result cache as an optional part. With a [`CacheSession`], one look-up answers every chunk
-//! the block's entry holds; the others are computed and buffered, and the block is stored when
-//! its last chunk completes, at most [`FLUSH_INTERVAL`] after its previous store, and when the
-//! run stops early. Without a session the chunks are simply computed.
+//! result cache as an optional part. Without a [`CacheSession`] the chunks are simply computed.
+//! With one, one look-up answers every chunk inside the entry's spans ([`crate::cache::Span`]:
+//! runs of consecutive chunks with their total count); the missing chunks are computed, each
+//! worker adding up the consecutive chunks it completes into a span (so the cache costs a few
+//! nanoseconds per chunk, not a record), and the block is stored when its last chunk completes,
+//! at most [`FLUSH_INTERVAL`] after its previous store, and when the run stops early.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use super::{ChunkSource, Observer, RunSpec, compute_chunk, report};
 use crate::Error;
-use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Record};
+use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
+use crate::plan::Chunk;
 use crate::tally::ChunkSources;
+
+/// Longest time a worker keeps the span it is adding to before handing it to its block (then
+/// stored with the block's next store), looked at every [`HANDOFF_CHECK`] chunks.
+const HANDOFF_INTERVAL: Duration = Duration::from_millis(25);
+
+/// Chunks between two looks at the clock while a span grows: a clock read costs about as much
+/// as 1/20 of a one-trial chunk, so it is not done per chunk.
+const HANDOFF_CHECK: u64 = 256;
 
 /// What a block (or several, once added) counted.
 #[derive(Clone, Copy, Debug, Default)]
@@ -55,49 +66,70 @@ pub(super) fn run(
             .try_reduce(Counted::default, |a, b| Ok(a.add(b)));
     };
     let key = BlockKey::new(spec.seed, spec.plan.chunk_size(), block);
+    let full_end = chunks.end.min(spec.plan.full_chunks()).max(chunks.start);
+    let remainder = (full_end < chunks.end).then(|| (full_end, spec.plan.chunk(full_end).trials));
     let began = Instant::now();
-    let entry = cache.load(&key);
-    let known = |index: u64| {
-        let trials = spec.plan.chunk(index).trials;
-        entry.as_ref().and_then(|e| e.get(index, trials))
-    };
-    let missing = chunks.clone().filter(|&i| known(i).is_none()).count();
+    let cover = cache
+        .load(&key)
+        .unwrap_or_else(|| Entry::empty(key.clone()))
+        .cover(chunks.start..full_end, remainder);
+    let mut read = Counted::default();
+    for span in &cover.hits {
+        // A fully cached run must stop on request as promptly as a computed one.
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        read.inside += span.inside;
+        read.sources.cached_chunks += span.chunks();
+        let first = Chunk {
+            index: span.first,
+            trials: span.total_trials(),
+        };
+        observer.trials_done(span.total_trials());
+        report(
+            observer,
+            first,
+            span.chunks(),
+            span.inside,
+            began,
+            ChunkSource::Cached,
+        );
+    }
+    let hits = read.sources.cached_chunks;
+    let missing: u64 = cover.missing.iter().map(|r| r.end - r.start).sum();
+    if missing == 0 {
+        cache.count(hits, 0, 0);
+        return Ok(read);
+    }
     let pending = Mutex::new(Pending {
-        entry: entry.clone().unwrap_or_else(|| Entry::empty(key)),
+        entry: Entry::empty(key.clone()),
         unsaved: 0,
         left: missing,
         stored: 0,
         last_store: Instant::now(),
     });
-    let counted = chunks
-        .clone()
-        .into_par_iter()
-        .map(|index| {
-            let chunk = spec.plan.chunk(index);
-            if let Some(inside) = known(index) {
-                // A fully cached run must stop on request as promptly as a computed one.
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(Error::Cancelled);
-                }
-                observer.trials_done(chunk.trials);
-                report(observer, chunk, inside, began, ChunkSource::Cached);
-                let sources = ChunkSources {
-                    cached_chunks: 1,
-                    ..ChunkSources::default()
-                };
-                return Ok(Counted { inside, sources });
-            }
-            let inside = compute_chunk(spec, index, observer, cancel)?;
-            lock(&pending).add(cache, index, chunk.trials, inside);
-            Ok(computed(inside, chunk.trials))
-        })
-        .try_reduce(Counted::default, |a, b| Ok(a.add(b)));
+    let sums = Sums::default();
+    let cell = key.cell_chunks();
+    // Per-split state taken by reference (no accumulator moved per chunk); dropping it at the
+    // end of its split, also when cancelled, hands its span to the block.
+    let result = cover
+        .missing
+        .par_iter()
+        .flat_map(|r| r.clone().into_par_iter())
+        .try_for_each_init(
+            || Growing::new(&pending, cache, cell, &sums),
+            |growing, index| {
+                let inside = compute_chunk(spec, index, observer, cancel)?;
+                growing.push(spec.plan.chunk(index), inside);
+                Ok::<(), Error>(())
+            },
+        );
     // Also when cancelled: what is done is kept for the next run.
     let mut pending = lock(&pending);
     pending.store(cache);
-    let hits = (chunks.end - chunks.start) - missing as u64;
-    cache.count(hits, missing as u64, pending.stored);
-    counted
+    cache.count(hits, missing, pending.stored);
+    result?;
+    Ok(read.add(sums.counted()))
 }
 
 fn computed(inside: u64, trials: u64) -> Counted {
@@ -107,29 +139,124 @@ fn computed(inside: u64, trials: u64) -> Counted {
     }
 }
 
-/// A block's completed chunks and when they were last stored.
+/// The totals of the chunks computed for one block, added to by every worker.
+#[derive(Default)]
+struct Sums {
+    inside: AtomicU64,
+    chunks: AtomicU64,
+    trials: AtomicU64,
+}
+
+impl Sums {
+    fn counted(&self) -> Counted {
+        Counted {
+            inside: self.inside.load(Ordering::Relaxed),
+            sources: ChunkSources {
+                cached_chunks: 0,
+                computed_chunks: self.chunks.load(Ordering::Relaxed),
+                computed_trials: self.trials.load(Ordering::Relaxed),
+            },
+        }
+    }
+}
+
+/// The span one worker (one rayon split) is adding consecutive chunks to, handed to its block's
+/// [`Pending`] when the next chunk does not continue it, when it has grown for
+/// [`HANDOFF_INTERVAL`], and when dropped.
+struct Growing<'a> {
+    pending: &'a Mutex<Pending>,
+    cache: &'a CacheSession,
+    cell: u64,
+    span: Option<Span>,
+    since: Instant,
+    /// What this worker computed, added to `sums` when dropped.
+    own: Counted,
+    sums: &'a Sums,
+}
+
+impl<'a> Growing<'a> {
+    fn new(
+        pending: &'a Mutex<Pending>,
+        cache: &'a CacheSession,
+        cell: u64,
+        sums: &'a Sums,
+    ) -> Self {
+        Growing {
+            pending,
+            cache,
+            cell,
+            span: None,
+            since: Instant::now(),
+            own: Counted::default(),
+            sums,
+        }
+    }
+
+    fn push(&mut self, chunk: Chunk, inside: u64) {
+        self.own = self.own.add(computed(inside, chunk.trials));
+        if let Some(span) = &mut self.span {
+            let continues = span.trials == chunk.trials
+                && span.end == chunk.index
+                && !chunk.index.is_multiple_of(self.cell)
+                && (span.chunks() % HANDOFF_CHECK != 0 || self.since.elapsed() < HANDOFF_INTERVAL);
+            if continues {
+                span.end += 1;
+                span.inside += inside;
+                return;
+            }
+        }
+        self.hand_over();
+        self.span = Some(Span {
+            first: chunk.index,
+            end: chunk.index + 1,
+            trials: chunk.trials,
+            inside,
+        });
+    }
+
+    fn hand_over(&mut self) {
+        if let Some(span) = self.span.take() {
+            lock(self.pending).add(self.cache, span);
+        }
+        self.since = Instant::now();
+    }
+}
+
+impl Drop for Growing<'_> {
+    fn drop(&mut self) {
+        self.hand_over();
+        let own = self.own.sources;
+        self.sums
+            .inside
+            .fetch_add(self.own.inside, Ordering::Relaxed);
+        self.sums
+            .chunks
+            .fetch_add(own.computed_chunks, Ordering::Relaxed);
+        self.sums
+            .trials
+            .fetch_add(own.computed_trials, Ordering::Relaxed);
+    }
+}
+
+/// A block's completed spans and when they were last stored.
 struct Pending {
-    /// Everything known about the block: the loaded entry plus the chunks computed since.
+    /// The spans computed in this run (joined where adjacent).
     entry: Entry,
     /// Chunks computed since the last store.
     unsaved: u64,
     /// Chunks of the block still to compute in this run.
-    left: usize,
+    left: u64,
     /// Computed chunks stored so far.
     stored: u64,
     last_store: Instant,
 }
 
 impl Pending {
-    /// Adds a computed chunk; stores the block if it is complete or the last store is old.
-    fn add(&mut self, cache: &CacheSession, index: u64, trials: u64, inside: u64) {
-        self.entry.insert(Record {
-            index,
-            trials,
-            inside,
-        });
-        self.unsaved += 1;
-        self.left -= 1;
+    /// Adds a computed span; stores the block if it is complete or the last store is old.
+    fn add(&mut self, cache: &CacheSession, span: Span) {
+        self.entry.join(span);
+        self.unsaved += span.chunks();
+        self.left -= span.chunks();
         if self.left == 0 || self.last_store.elapsed() >= FLUSH_INTERVAL {
             self.store(cache);
         }
@@ -141,7 +268,7 @@ impl Pending {
         if self.unsaved == 0 {
             return;
         }
-        if cache.store(&mut self.entry) {
+        if cache.store(&self.entry) {
             self.stored += self.unsaved;
         }
         self.unsaved = 0;

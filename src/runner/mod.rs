@@ -62,11 +62,15 @@ pub enum ChunkSource {
     Cached,
 }
 
-/// A finished chunk, as reported to [`Observer::chunk_done`].
+/// A finished chunk, or a run of consecutive chunks read from the cache at once, as reported to
+/// [`Observer::chunk_done`].
 #[derive(Clone, Copy, Debug)]
 pub struct ChunkEvent {
-    /// The chunk.
+    /// The chunk; for a cached run of chunks, the first one, with the trials of them all.
     pub chunk: Chunk,
+    /// Chunks the event covers: 1 for a computed chunk, more for a cached span (the cache keeps
+    /// one count per span of consecutive chunks, see [`crate::cache`]).
+    pub chunks: u64,
     /// Its inside count.
     pub inside: u64,
     /// Index of the pool thread that ran it.
@@ -179,14 +183,22 @@ fn compute_chunk(
         observer.trials_done(n);
         left -= n;
     }
-    report(observer, chunk, inside, began, ChunkSource::Computed);
+    report(observer, chunk, 1, inside, began, ChunkSource::Computed);
     Ok(inside)
 }
 
-/// Sends the event of a finished chunk.
-fn report(observer: &dyn Observer, chunk: Chunk, inside: u64, began: Instant, source: ChunkSource) {
+/// Sends the event of a finished chunk (or cached span of `chunks` chunks starting at `chunk`).
+fn report(
+    observer: &dyn Observer,
+    chunk: Chunk,
+    chunks: u64,
+    inside: u64,
+    began: Instant,
+    source: ChunkSource,
+) {
     observer.chunk_done(&ChunkEvent {
         chunk,
+        chunks,
         inside,
         thread: rayon::current_thread_index().unwrap_or(0),
         elapsed: began.elapsed(),

@@ -92,9 +92,15 @@ impl Observer for Feedback {
             ChunkSource::Computed => "computed",
             ChunkSource::Cached => "cached",
         };
+        // A cached span of several chunks is one line naming its chunk range.
+        let which = if event.chunks > 1 {
+            let last = event.chunk.index + (event.chunks - 1);
+            format!("chunks {}..={last}", event.chunk.index)
+        } else {
+            format!("chunk {:>6}", event.chunk.index)
+        };
         let line = format!(
-            "chunk {:>6}: {:>13} trials on worker {:>2} in {:>9.3} ms ({how})",
-            event.chunk.index,
+            "{which}: {:>13} trials on worker {:>2} in {:>9.3} ms ({how})",
             HumanCount(event.chunk.trials).to_string(),
             event.thread,
             event.elapsed.as_secs_f64() * 1e3,

@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use insta::assert_snapshot;
-use piest::cache::{CacheInfo, CacheSummary, Pruned, Removed};
+use piest::cache::{CacheInfo, CacheSummary, KeyState, Pruned, Removed, Strange};
 use piest::plan::Plan;
 use piest::report::Report;
 use piest::runner::StoppedBy;
@@ -169,6 +169,8 @@ fn cache_summary(hits: u64, warnings: Vec<String>) -> CacheSummary {
         misses: 24 - hits,
         stored: 24 - hits,
         refresh: false,
+        entries_written: 1,
+        bytes_written: 7_764,
         warnings,
     }
 }
@@ -201,7 +203,8 @@ fn estimate_quiet() {
 
 #[test]
 fn estimate_json_with_cache() {
-    let warning = "cache entry /home/alice/.cache/piest/v1/0a.json is invalid (checksum)".into();
+    let warning =
+        "cache entry /home/alice/.cache/piest/v2/0a.entry is invalid (MAC mismatch)".into();
     assert_snapshot!(estimate::json(&estimate_report(
         10,
         Some(cache_summary(10, vec![warning]))
@@ -224,6 +227,24 @@ fn cache_info(exists: bool) -> CacheInfo {
         trials: if exists { 100_000_000_000 } else { 0 },
         seeds: if exists { 1 } else { 0 },
         temp_files: if exists { 1 } else { 0 },
+        key: if exists {
+            KeyState::Present
+        } else {
+            KeyState::Missing
+        },
+        unverified: 0,
+        strange: if exists { 1 } else { 0 },
+        strange_files: if exists {
+            vec![Strange {
+                path: "/home/alice/.cache/piest/v2/1f.entry".into(),
+                kind: "FIFO".into(),
+                removable: true,
+            }]
+        } else {
+            vec![]
+        },
+        old_format_files: 0,
+        old_format_bytes: 0,
     }
 }
 
