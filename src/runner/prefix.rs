@@ -31,10 +31,10 @@ use serde::Serialize;
 use super::{ChunkEvent, ChunkSource, Observer, RunSpec};
 use crate::Error;
 use crate::cache::CacheSession;
-use crate::plan::Plan;
+use crate::plan::{Plan, cache_cell_chunks};
 use crate::sampler::{LANES, LaneStates};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
-use crate::stats::stopping::StoppingRule;
+use crate::stats::stopping::{StoppingRule, half_width_at};
 use crate::tally::{ChunkSources, Tally};
 
 /// Most trials of the first chunk counted a second time, in pieces, for the convergence series'
@@ -192,7 +192,11 @@ fn run_fixed(
     let plan = spec.plan;
     let sums = CheckpointSums {
         inner: observer,
-        bounds: convergence::boundaries(plan.chunk_size(), plan.chunks()),
+        bounds: convergence::boundaries(
+            plan.chunk_size(),
+            plan.chunks(),
+            cache_cell_chunks(plan.chunk_size()),
+        ),
         sums: Vec::new(),
     }
     .with_buckets();
@@ -253,9 +257,11 @@ const COMPUTED: u8 = 1;
 /// A slot's state: read from the cache.
 const CACHED: u8 = 2;
 
-/// One chunk of the current batch, as workers report it.
+/// One chunk of the current batch, as workers report it. A cached span of several chunks is
+/// reported once: its first slot holds the span's count and length.
 struct Slot {
     inside: AtomicU64,
+    span: AtomicU64,
     state: AtomicU8,
 }
 
@@ -269,6 +275,9 @@ struct Scan {
     series: SeriesBuilder,
     /// Set once the prefix ends at a boundary the rule or the plan's end chose.
     stop: Option<StoppedBy>,
+    /// The end of a cached span that might hold the stop inside it: its chunks must be counted
+    /// one by one, without the cache, before the scan can pass it.
+    recount: Option<u64>,
 }
 
 /// The observer and state of a growing run.
@@ -286,6 +295,9 @@ struct Grower<'a> {
     time_up: AtomicBool,
     /// Mirror of `Scan::next`, read without the lock.
     prefix: AtomicU64,
+    /// Chunks per cache cell: convergence checkpoints sit on cell boundaries (no cached span
+    /// crosses one), so a cached run and a computed one draw the same series.
+    cell: u64,
     batch_start: AtomicU64,
     batch_end: AtomicU64,
     slots: Vec<Slot>,
@@ -315,11 +327,13 @@ impl<'a> Grower<'a> {
             halt: AtomicBool::new(false),
             time_up: AtomicBool::new(false),
             prefix: AtomicU64::new(0),
+            cell: cache_cell_chunks(spec.plan.chunk_size()),
             batch_start: AtomicU64::new(0),
             batch_end: AtomicU64::new(0),
             slots: (0..batch)
                 .map(|_| Slot {
                     inside: AtomicU64::new(0),
+                    span: AtomicU64::new(1),
                     state: AtomicU8::new(PENDING),
                 })
                 .collect(),
@@ -331,6 +345,7 @@ impl<'a> Grower<'a> {
                 sources: ChunkSources::default(),
                 series: SeriesBuilder::new(),
                 stop: None,
+                recount: None,
             }),
         }
     }
@@ -368,6 +383,9 @@ impl<'a> Grower<'a> {
             let scan = lock(&self.scan);
             if scan.stop.is_some() || self.time_up.load(Ordering::Relaxed) {
                 break;
+            }
+            if scan.recount.is_some() {
+                continue;
             }
             if scan.next < to {
                 // Halted without a stop, a spent budget or a cancel: cannot happen.
@@ -444,18 +462,33 @@ impl<'a> Grower<'a> {
             if state == PENDING {
                 break;
             }
-            let trials = plan.chunk(scan.next).trials;
-            scan.next += 1;
+            let span = slot.span.load(Ordering::Relaxed);
+            let first = scan.next;
+            let trials = plan.trials_in(&(first..first + span));
+            let span_inside = slot.inside.load(Ordering::Relaxed);
+            if span > 1
+                && self
+                    .rule
+                    .is_some_and(|r| might_stop_inside(&r, scan.inside, scan.trials, trials))
+            {
+                // The stop may lie inside the span: count its chunks one by one.
+                scan.recount = Some(first + span);
+                self.halt.store(true, Ordering::Relaxed);
+                break;
+            }
+            scan.next += span;
             scan.trials += trials;
-            scan.inside += slot.inside.load(Ordering::Relaxed);
+            scan.inside += span_inside;
             if state == CACHED {
-                scan.sources.cached_chunks += 1;
+                scan.sources.cached_chunks += span;
             } else {
-                scan.sources.computed_chunks += 1;
+                scan.sources.computed_chunks += span;
                 scan.sources.computed_trials += trials;
             }
             let (inside, trials) = (scan.inside, scan.trials);
-            scan.series.offer(inside, trials);
+            if scan.next.is_multiple_of(self.cell) || scan.next == plan.chunks() {
+                scan.series.offer(inside, trials);
+            }
             if self.rule.is_some_and(|r| r.may_stop(inside, trials)) {
                 scan.stop = Some(StoppedBy::TargetError);
             } else if scan.next == plan.chunks() {
@@ -490,7 +523,7 @@ impl Observer for Grower<'_> {
         {
             let mut seen = lock(&self.seen);
             match event.source {
-                ChunkSource::Cached => seen.cached_chunks += 1,
+                ChunkSource::Cached => seen.cached_chunks += event.chunks,
                 ChunkSource::Computed => {
                     seen.computed_chunks += 1;
                     seen.computed_trials += event.chunk.trials;
@@ -507,6 +540,7 @@ impl Observer for Grower<'_> {
             return;
         };
         slot.inside.store(event.inside, Ordering::Relaxed);
+        slot.span.store(event.chunks.max(1), Ordering::Relaxed);
         let state = match event.source {
             ChunkSource::Cached => CACHED,
             ChunkSource::Computed => COMPUTED,
@@ -514,6 +548,28 @@ impl Observer for Grower<'_> {
         slot.state.store(state, Ordering::Release);
         self.advance();
     }
+}
+
+/// Whether a cached span of `trials` trials, following a prefix of
+/// `before_trials` with `before_inside`, might hold a boundary where `rule` stops: its chunks'
+/// own counts are unknown, so this bounds every inner prefix. Inner prefixes hold at most the
+/// span's end trials and an inside fraction between `before_inside / end` and
+/// `(before_inside + trials) / end`; the half-width falls with the trials and is unimodal in the
+/// fraction, so its least possible value is at the end's trials and one end of that range.
+fn might_stop_inside(
+    rule: &StoppingRule,
+    before_inside: u64,
+    before_trials: u64,
+    trials: u64,
+) -> bool {
+    let end = before_trials + trials;
+    if end <= rule.min_trials() {
+        return false;
+    }
+    let n = end as f64;
+    let low = before_inside as f64 / n;
+    let high = ((before_inside + trials) as f64 / n).min(1.0);
+    half_width_at(low, n).min(half_width_at(high, n)) <= rule.target()
 }
 
 /// Chunks per batch for `spec` (see the constants).

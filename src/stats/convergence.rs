@@ -112,13 +112,20 @@ impl SeriesBuilder {
 }
 
 /// The chunk boundaries (chunk counts `k`, the prefix of chunks `0..k`) that answer the grid
-/// values at or above `first_chunk_trials` in a plan of `chunks` chunks of `chunk_size`, plus
-/// the last boundary: where a run of known length must take its checkpoint sums. Matches what
-/// [`SeriesBuilder`] keeps when fed every boundary of the same run.
-pub fn boundaries(chunk_size: u64, chunks: u64) -> Vec<u64> {
+/// values in a plan of `chunks` chunks of `chunk_size`, when only boundaries at multiples of
+/// `step` chunks (and the last) are offered, plus the last boundary: where a run of known length
+/// must take its checkpoint sums. Matches what [`SeriesBuilder`] keeps when fed those boundaries.
+pub fn boundaries(chunk_size: u64, chunks: u64, step: u64) -> Vec<u64> {
+    let step = step.max(1);
     let mut out: Vec<u64> = (0..)
         .map_while(grid)
-        .map(|value| value.div_ceil(chunk_size).max(1))
+        .map(|value| {
+            value
+                .div_ceil(chunk_size)
+                .div_ceil(step)
+                .max(1)
+                .saturating_mul(step)
+        })
         .take_while(|&k| k < chunks)
         .collect();
     out.push(chunks);
@@ -171,6 +178,21 @@ mod tests {
                 "{chunk_size} {chunks}"
             );
         }
+    }
+
+    #[test]
+    fn boundaries_on_a_coarser_step_agree_with_the_builder_fed_that_step() {
+        let (chunk_size, chunks, step) = (100, 1000, 7);
+        let mut b = SeriesBuilder::new();
+        for k in (1..=chunks).filter(|k| k % step == 0 || *k == chunks) {
+            b.offer(0, k * chunk_size);
+        }
+        let kept: Vec<u64> = b
+            .finish(0, chunks * chunk_size)
+            .iter()
+            .map(|p| p.trials / chunk_size)
+            .collect();
+        assert_eq!(kept, boundaries(chunk_size, chunks, step));
     }
 
     #[test]

@@ -42,6 +42,15 @@ pub fn half_width(inside: u64, trials: u64) -> f64 {
     (high - low) / 2.0
 }
 
+/// The 95% half-width at an inside fraction `p` of `n` trials, for fractions that are not a
+/// ratio of counts (bounds); equal to [`half_width`] at `p = inside / n`.
+pub fn half_width_at(p: f64, n: f64) -> f64 {
+    let z2 = Z95 * Z95;
+    let half = Z95 / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    // The Wilson interval is clipped to [0, 4] at the extremes; the half-width is no wider.
+    4.0 * half
+}
+
 /// Why a target is refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum TargetError {
