@@ -6,6 +6,9 @@
 //! [`Tally`] ([`tally`]), and the result is summarised with its standard error and 95% interval
 //! ([`stats`], [`report`]). Chunk counts can be kept in an
 //! on-disk result cache ([`cache`]) so that a rerun reads them instead of computing them.
+//! A run can also choose its own length: until a precision target is met or a time budget is
+//! spent ([`runner::prefix`], [`stats::stopping`]), with the estimate's convergence series
+//! ([`stats::convergence`]). [`darts`] gives the points of a plan's first trials, for drawing.
 //! [`scale`] times the same run at several worker counts to measure speed-up.
 //!
 //! ```
@@ -26,6 +29,7 @@
 //! ```
 
 pub mod cache;
+pub mod darts;
 pub mod error;
 pub mod merge;
 pub mod part;

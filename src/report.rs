@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::cache::CacheSummary;
+use crate::runner::prefix::{Limits, Outcome, StoppedBy};
 use crate::stats;
+use crate::stats::convergence::ConvergencePoint;
 use crate::tally::Tally;
 
 /// Everything a run found out, ready to render.
@@ -31,6 +33,8 @@ pub struct Report {
     pub ci95: [f64; 2],
     /// How `ci95` is computed: `"wilson"` (Wilson score interval).
     pub ci_method: &'static str,
+    /// Half the width of `ci95`: the "±" of the human report, what `--target-error` bounds.
+    pub ci95_half_width: f64,
     /// `pi − π` (signed error against the true value).
     pub error: f64,
     /// `|pi − π|`.
@@ -49,6 +53,22 @@ pub struct Report {
     /// What the result cache did (directory, hits, misses, ...); `null` when the run did not
     /// use the cache (`--no-cache`, or no cache directory could be named).
     pub cache: Option<CacheSummary>,
+    /// What ended the run: `"trials"` (all the trials asked for were counted),
+    /// `"target_error"` (the precision target was met) or `"max_time"` (the budget was spent).
+    pub stopped_by: StoppedBy,
+    /// The precision target asked for (a 95% half-width on π); `null` without one.
+    pub target_error: Option<f64>,
+    /// With a target: whether `ci95_half_width` meets it; `null` without one.
+    pub target_met: Option<bool>,
+    /// With a target: the minimum sample, the fewest trials the run would stop at.
+    pub min_trials: Option<u64>,
+    /// The time budget asked for, in seconds; `null` without one.
+    pub max_time_s: Option<f64>,
+    /// The estimate and its 95% interval at log-spaced prefixes of the run (a few dozen points,
+    /// increasing in trials; the last is this report's estimate). Absent from reports that were
+    /// not counted in one run (a merge of parts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<Vec<ConvergencePoint>>,
 }
 
 impl Report {
@@ -71,6 +91,7 @@ impl Report {
             std_error: stats::std_error(inside, trials),
             ci95: stats::wilson_interval(inside, trials, stats::Z95),
             ci_method: "wilson",
+            ci95_half_width: stats::stopping::half_width(inside, trials),
             error: pi - std::f64::consts::PI,
             abs_error: (pi - std::f64::consts::PI).abs(),
             elapsed_s,
@@ -83,6 +104,26 @@ impl Report {
             kernel: kernel.to_owned(),
             cached_chunks: tally.sources.cached_chunks,
             cache: None,
+            stopped_by: StoppedBy::Trials,
+            target_error: None,
+            target_met: None,
+            min_trials: None,
+            max_time_s: None,
+            convergence: None,
+        }
+    }
+
+    /// The report of a run that chose its length under `limits`: its answer, what stopped it
+    /// and its convergence series.
+    pub fn of_outcome(outcome: &Outcome, limits: &Limits, workers: usize, kernel: &str) -> Self {
+        Report {
+            stopped_by: outcome.stopped_by,
+            target_error: limits.target.map(|rule| rule.target()),
+            target_met: outcome.target_met,
+            min_trials: limits.target.map(|rule| rule.min_trials()),
+            max_time_s: limits.max_time.map(|budget| budget.as_secs_f64()),
+            convergence: Some(outcome.convergence.clone()),
+            ..Report::new(&outcome.tally, workers, kernel)
         }
     }
 

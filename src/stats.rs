@@ -5,7 +5,11 @@
 //! the normal (Wald) interval it stays inside [0, 4] and keeps its coverage at small n.
 //!
 //! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in
-//! [`crate::scale::stats`], beside the sweep they analyse.
+//! [`crate::scale::stats`], beside the sweep they analyse. The stopping rule of a precision
+//! target is in [`stopping`], the convergence series of an estimate in [`convergence`].
+
+pub mod convergence;
+pub mod stopping;
 
 /// The two-sided 95% normal quantile, Φ⁻¹(0.975).
 pub const Z95: f64 = 1.959_963_984_540_054;

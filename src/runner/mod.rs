@@ -8,7 +8,8 @@
 //! answers the chunks it holds and the computed chunks are stored as they complete. One helper
 //! ([`compute_chunk`]) counts a chunk and reports it. Progress and per-chunk events go to an
 //! [`Observer`] supplied by the caller; a shared flag cancels the run between slices of about a
-//! millisecond of work.
+//! millisecond of work. Runs that choose their own length (a precision target, a time budget)
+//! grow a prefix of chunks on top of this loop ([`prefix`]).
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
@@ -26,6 +27,9 @@ use crate::tally::{ChunkSources, Tally, TallyKey};
 mod block;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod prefix;
+
+pub use prefix::{Clock, Limits, MonotonicClock, Outcome, StoppedBy, run_until};
 
 /// Trials counted between two looks at the cancellation flag and two progress reports: a
 /// multiple of the lane count (so a chunk can be counted in pieces) worth about a millisecond.

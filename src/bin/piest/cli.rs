@@ -15,9 +15,9 @@ pub mod parse;
 
 pub use parse::{SeedArg, ShardArg, WorkerList};
 use parse::{
-    parse_age, parse_chunk_range, parse_chunk_size, parse_fraction, parse_plot_path, parse_runs,
-    parse_seed, parse_shard, parse_size, parse_trials, parse_u64_seed, parse_warmup,
-    parse_worker_list, parse_workers,
+    parse_age, parse_chunk_range, parse_chunk_size, parse_darts, parse_fraction, parse_max_time,
+    parse_plot_path, parse_runs, parse_seed, parse_shard, parse_size, parse_target_error,
+    parse_trials, parse_u64_seed, parse_warmup, parse_worker_list, parse_workers,
 };
 
 const EXAMPLES: &str = "\
@@ -27,6 +27,10 @@ Examples:
   piest -n 1e9 --seed random          a fresh seed from the OS (printed in the report)
   piest -n 1e8 -v                     one line per chunk on stderr
   piest -n 1e10; piest -n 1e10        the second run reads every chunk from the result cache
+  piest --target-error 1e-5           keep going until the 95% half-width is below 0.00001
+  piest --max-time 30s                as many whole chunks as 30 seconds allow
+  piest -n 1e10 --plot conv.svg       the estimate and its 95% band converging onto π
+  piest darts --plot darts.svg        the first 2,000 darts of the run, drawn
   piest cache prune --max-size 50MB   keep the result cache small
   piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
   piest completions bash > ~/.local/share/bash-completion/completions/piest
@@ -37,6 +41,8 @@ Examples:
 The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
 Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
 A run split with --shard K/N over many machines merges exactly with `piest merge`.
+A run stopped by --target-error or --max-time equals the fixed run of the trials it reports.
+Exit status 5: the target error was not reached before the --trials cap or the --max-time budget.
 
 Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot, merge files) may start with ~/ for
 $HOME.
@@ -66,9 +72,10 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Number of random points to throw (per run, for a sweep): a positive whole number, written
-    /// 100000000, 100_000_000, 1e8 or 2.5e9 [example: --trials 1e9]
-    #[arg(short = 'n', long, value_name = "N", default_value = "1e8", value_parser = parse_trials, allow_hyphen_values = true)]
-    pub trials: u64,
+    /// 100000000, 100_000_000, 1e8 or 2.5e9. Default 1e8 (2000 for `piest darts`); with
+    /// --target-error or --max-time, no limit unless given [example: --trials 1e9]
+    #[arg(short = 'n', long, value_name = "N", value_parser = parse_trials, allow_hyphen_values = true)]
+    pub trials: Option<u64>,
 
     /// Seed of the random streams: a whole number (default 0, so a repeat run gives the same
     /// answer) or `random` for a fresh one from the OS, shown in the report [example: --seed 42]
@@ -109,10 +116,30 @@ pub struct EstimateArgs {
     pub verbose: bool,
 
     /// Run only shard K of N (0 ≤ K < N) of the chunks and print a part for `piest merge`, or
-    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod
+    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod. Not with
+    /// --target-error or --max-time (each part would stop on its own data or clock) or --plot
     /// [example: --shard 3/64]
-    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, allow_hyphen_values = true)]
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, allow_hyphen_values = true,
+          conflicts_with_all = ["target_error", "max_time", "plot"])]
     pub shard: Option<ShardArg>,
+
+    /// Keep adding chunks, in order, until the 95% interval's half-width on π (the "±") is at
+    /// most E: stops at the first chunk boundary, after at least 1e6 trials, that meets it. E is
+    /// an absolute error (1e-5 means π ± 0.00001, about 1e11 trials); at least 1e-8
+    /// [example: --target-error 1e-4]
+    #[arg(long, value_name = "E", value_parser = parse_target_error, allow_hyphen_values = true)]
+    pub target_error: Option<f64>,
+
+    /// Stop at whole chunks once this much time has passed (30s, 2m, 1h, or a number of
+    /// seconds); at least one chunk is always counted. The answer equals the fixed run of the
+    /// trials it reports, but how many that is depends on the machine [example: --max-time 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_time, allow_hyphen_values = true)]
+    pub max_time: Option<Duration>,
+
+    /// Also draw the estimate and its 95% band against trials (log axis) into an SVG file
+    /// [example: --plot convergence.svg]
+    #[arg(long, value_name = "FILE.svg", value_parser = parse_plot_path)]
+    pub plot: Option<PathBuf>,
 
     /// How the result cache is used.
     #[command(flatten)]
@@ -164,6 +191,11 @@ pub enum Command {
     /// Print the manual page (roff) on stdout [example: piest man >
     /// ~/.local/share/man/man1/piest.1]
     Man,
+
+    /// Draw the first N darts of a run on the unit square: the very points an estimate of N
+    /// trials with the same seed and chunk size counts [example: piest darts --plot darts.svg]
+    #[command(after_help = DARTS_EXAMPLES)]
+    Darts(DartsArgs),
 }
 
 /// Options of `piest merge`.
@@ -201,6 +233,37 @@ Examples:
   piest completions fish > ~/.config/fish/completions/piest.fish
   piest completions elvish >> ~/.config/elvish/rc.elv
   piest completions powershell >> $PROFILE";
+
+/// Options of `piest darts`.
+#[derive(Debug, Args)]
+pub struct DartsArgs {
+    /// Darts to throw: the first N trials of the run, at most 100000 [example: -n 5000]
+    #[arg(short = 'n', long, value_name = "N", default_value = "2000", value_parser = parse_darts, allow_hyphen_values = true)]
+    pub trials: u64,
+
+    /// Seed of the random streams, as for an estimate [example: --seed 42]
+    #[arg(short, long, value_name = "SEED|random", default_value = "0", value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: SeedArg,
+
+    /// Trials per chunk, as for an estimate: which darts come first depends on it
+    /// [example: --chunk-size 500]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    pub chunk_size: u64,
+
+    /// The SVG file to draw (required) [example: --plot darts.svg]
+    #[arg(long, value_name = "FILE.svg", value_parser = parse_plot_path)]
+    pub plot: Option<PathBuf>,
+}
+
+/// Examples shown at the end of `piest darts --help`.
+pub const DARTS_EXAMPLES: &str = "\
+Examples:
+  piest darts --plot darts.svg                  2,000 darts of seed 0
+  piest darts -n 1e4 --seed 7 --plot d.svg      10,000 darts of seed 7
+
+Each dart is one trial: inside the quarter circle (blue) or outside (orange). The title gives the
+estimate 4·inside/N and its 95% half-width; `piest -n N --seed S --chunk-size C` counts exactly
+the same inside points.";
 
 /// Options of `piest scale`.
 #[derive(Debug, Args)]
@@ -408,7 +471,7 @@ mod tests {
             panic!("not a sweep")
         };
         for run in [&estimate.estimate.run, &scale.run] {
-            assert_eq!(run.trials, 2_500_000_000);
+            assert_eq!(run.trials, Some(2_500_000_000));
             assert_eq!(run.seed, SeedArg::Fixed(7));
             assert_eq!(run.chunk_size, 1_000_000);
         }

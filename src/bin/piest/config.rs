@@ -9,16 +9,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use piest::part::ShardId;
-use piest::runner::RunSpec;
+use piest::runner::{Limits, RunSpec};
 use piest::scale::SweepSpec;
 use piest::scheduler::{Launch, shard_from_env};
+use piest::stats::stopping::StoppingRule;
 use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
 use crate::cli::{
-    CacheArgs, CacheFlags, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg, ShardArg,
-    WorkerList,
+    CacheArgs, CacheFlags, DartsArgs, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg,
+    ShardArg, WorkerList,
 };
+
+/// Trials of an estimate or a sweep when `--trials` is not given (and no target or budget is).
+pub const DEFAULT_TRIALS: u64 = 100_000_000;
 
 /// Every environment variable piest reads, and what it means: the one table behind the
 /// ENVIRONMENT section of the manual page (`piest man`).
@@ -176,6 +180,12 @@ pub struct Config {
     pub cache: CacheChoice,
     /// Which chunks to count, and where.
     pub mode: Mode,
+    /// When the run may stop before its plan's end (`--target-error`, `--max-time`).
+    pub limits: Limits,
+    /// Whether `--trials` was given: with a target or a budget it is a cap, else there is none.
+    pub capped: bool,
+    /// Where to draw the convergence plot, if anywhere.
+    pub plot: Option<PathBuf>,
 }
 
 /// Which chunks an estimate counts, and where.
@@ -189,11 +199,38 @@ pub enum Mode {
     Mpi,
 }
 
-/// Builds the estimate's [`Config`].
+/// Builds the estimate's [`Config`]. With `--target-error` or `--max-time` the plan has no trial
+/// cap (as many trials as 64 bits count) unless `--trials` is given.
 pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageError> {
-    let plan = plan(&args.run)?;
+    let target = args
+        .target_error
+        .map(StoppingRule::new)
+        .transpose()
+        .map_err(|e| UsageError(format!("invalid --target-error: {e}")))?;
+    let limits = Limits {
+        target,
+        max_time: args.max_time,
+    };
+    let open_ended = !limits.is_fixed() && args.run.trials.is_none();
+    let trials = if open_ended {
+        u64::MAX
+    } else {
+        args.run.trials.unwrap_or(DEFAULT_TRIALS)
+    };
+    let plan = Plan::new(trials, args.run.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(path) = &args.plot {
+        check_plot_directory(path)?;
+    }
     let launch = Launch::from_env(&|name| env.scheduler_var(name));
     let mode = mode(args.shard, &launch, env)?;
+    if mode == Mode::Mpi && !limits.is_fixed() {
+        // Each rank would stop on its own data or clock: the answer would depend on the ranks.
+        return Err(UsageError(
+            "--target-error and --max-time cannot run across MPI ranks yet: run them in one \
+             process, or give --trials"
+                .into(),
+        ));
+    }
     // Ranks that share a node share its cores.
     let workers = args
         .workers
@@ -219,6 +256,9 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         random_seed,
         cache: cache_choice(&args.cache, env)?,
         mode,
+        limits,
+        capped: args.run.trials.is_some(),
+        plot: args.plot.clone(),
     })
 }
 
@@ -256,6 +296,35 @@ fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, Usa
         Some(id) => Mode::Shard(id),
         None if cfg!(feature = "mpi") && launch.mpi_launcher => Mode::Mpi,
         None => Mode::Whole,
+    })
+}
+
+/// Everything `piest darts` needs, validated.
+#[derive(Debug)]
+pub struct DartsConfig {
+    /// The darts' plan: `-n` trials in chunks of `--chunk-size`.
+    pub plan: Plan,
+    /// The seed of the streams.
+    pub seed: u64,
+    /// Whether the seed was drawn from the OS.
+    pub random_seed: bool,
+    /// The SVG file to draw.
+    pub plot: PathBuf,
+}
+
+/// Builds the [`DartsConfig`] of `piest darts`.
+pub fn darts_config(args: &DartsArgs) -> Result<DartsConfig, UsageError> {
+    let plan = Plan::new(args.trials, args.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let plot = args.plot.clone().ok_or_else(|| {
+        UsageError("piest darts draws a picture: name its file with --plot FILE.svg".into())
+    })?;
+    check_plot_directory(&plot)?;
+    let (seed, random_seed) = resolve_seed(args.seed);
+    Ok(DartsConfig {
+        plan,
+        seed,
+        random_seed,
+        plot,
     })
 }
 
@@ -430,7 +499,8 @@ fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
 
 /// The chunk plan of `--trials` and `--chunk-size`.
 fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
-    Plan::new(run.trials, run.chunk_size).map_err(|e| UsageError(e.to_string()))
+    Plan::new(run.trials.unwrap_or(DEFAULT_TRIALS), run.chunk_size)
+        .map_err(|e| UsageError(e.to_string()))
 }
 
 /// The seed to use, and whether it was drawn from the OS (`--seed random`).

@@ -7,7 +7,7 @@
 //! | 2 | usage error: a bad flag, value or environment variable (one line on stderr, nothing on stdout) |
 //! | 3 | `piest merge` refused its parts (different runs, duplicates or overlaps, missing shards, a file that is not a part) |
 //! | 4 | `piest cache verify` found cached counts that differ from a recomputation (and removed them) |
-//! | 5 | reserved: a precision target was not reached before the `--trials` cap |
+//! | 5 | a precision target (`--target-error`) was not reached before the `--trials` cap or the `--max-time` budget; the answer is printed all the same |
 //! | killed by SIGINT, SIGTERM or SIGHUP | the signal stopped the command; completed chunks were stored first. Shells show 128 + the signal number: 130, 143, 129 |
 //!
 //! On Unix a command that receives SIGINT, SIGTERM or SIGHUP stops, stores what it completed,
@@ -43,13 +43,19 @@ pub const TABLE: &[(&str, &str)] = &[
     ),
     (
         "5",
-        "reserved: a precision target was not reached before the `--trials` cap",
+        "a precision target (`--target-error`) was not reached before the `--trials` cap or the `--max-time` budget; the answer is printed all the same",
     ),
     (
         "killed by SIGINT, SIGTERM or SIGHUP",
         "the signal stopped the command; completed chunks were stored first. Shells show 128 + the signal number: 130, 143, 129",
     ),
 ];
+
+/// A command's answer was printed, but its precision target was not reached: maps to
+/// [`ExitStatus::TargetNotReached`]. The command has already said so on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("the target error was not reached")]
+pub struct TargetNotReached;
 
 /// Every way piest ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,9 +71,8 @@ pub enum ExitStatus {
     MergeRefused,
     /// `piest cache verify` found cached counts that differ from a recomputation.
     VerifyDifferences,
-    /// A precision target was not reached before the `--trials` cap (reserved for
-    /// `--target-error`).
-    #[allow(dead_code)] // Reserved: scripts may rely on the number before the flag exists.
+    /// A precision target was not reached before the `--trials` cap or the `--max-time`
+    /// budget (the answer was printed).
     TargetNotReached,
     /// Stopped by a signal, after cleaning up: the process dies by that signal.
     Interrupted(Signal),

@@ -15,7 +15,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, Command};
 use crate::config::{Env, UsageError};
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, TargetNotReached};
 use crate::output::{error_message, stderr_line};
 use crate::signal::{Interrupt, Signal};
 
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Some(Command::Completions(args)) => cmd::completions::run(&args),
         Some(Command::Man) => cmd::man::run(),
         Some(Command::Merge(args)) => cmd::merge::run(&args, &env),
+        Some(Command::Darts(args)) => cmd::darts::run(&args),
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     // What a stopped maintenance command had already done ("; it had removed 3 entries ...").
@@ -56,6 +57,8 @@ fn main() -> ExitCode {
         (Some(signal), _) => ExitStatus::Interrupted(signal),
         (None, Ok(())) => ExitStatus::Success,
         (None, Err(err)) if is_cancelled(&err) => ExitStatus::Interrupted(Signal::Interrupt),
+        // The command printed its answer and said why it falls short.
+        (None, Err(err)) if err.is::<TargetNotReached>() => ExitStatus::TargetNotReached,
         (None, Err(err)) => {
             stderr_line(&format!("piest: error: {}", error_message(&err)));
             if err.downcast_ref::<UsageError>().is_some() {

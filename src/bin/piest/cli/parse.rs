@@ -336,6 +336,53 @@ fn parse_small(text: &str, least: usize) -> Result<usize, String> {
     }
 }
 
+/// `--target-error`: a positive number such as `1e-5` or `0.0001`, no smaller than
+/// [`piest::stats::stopping::MIN_TARGET`].
+pub fn parse_target_error(text: &str) -> Result<f64, String> {
+    const HINT: &str = "expected a positive number such as 1e-4 or 0.001 (a half-width on π)";
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number: {HINT}"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("must be positive: {HINT}"));
+    }
+    piest::stats::stopping::StoppingRule::new(value).map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// `--max-time`: a positive duration, `30s`, `2m`, `1h 30m`, or a bare number of seconds.
+pub fn parse_max_time(text: &str) -> Result<Duration, String> {
+    const HINT: &str = "expected a positive duration such as 30s, 2m, 1h or 90 (seconds)";
+    let s = text.trim();
+    let duration = match s.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Duration::try_from_secs_f64(seconds).map_err(|_| format!("too long: {HINT}"))?
+        }
+        Ok(_) => return Err(format!("must be positive: {HINT}")),
+        Err(_) if s.starts_with('-') => return Err(format!("must be positive: {HINT}")),
+        Err(_) => humantime::parse_duration(s).map_err(|_| format!("not a duration: {HINT}"))?,
+    };
+    if duration.is_zero() {
+        return Err(format!("must be positive: {HINT}"));
+    }
+    Ok(duration)
+}
+
+/// Most darts `piest darts` draws: 100,000 `<circle>` elements make an SVG of about 10 MB.
+pub const MAX_DARTS: u64 = 100_000;
+
+/// `piest darts -n`: a count as `--trials`, at most [`MAX_DARTS`].
+pub fn parse_darts(text: &str) -> Result<u64, String> {
+    let n = parse_count(text)?;
+    if n > MAX_DARTS {
+        return Err(format!(
+            "at most {MAX_DARTS} darts (one SVG circle each); for more trials run an estimate"
+        ));
+    }
+    Ok(n)
+}
+
 /// `--plot`: a path ending in `.svg`, the only format drawn.
 pub fn parse_plot_path(text: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(text);
@@ -351,6 +398,55 @@ pub fn parse_plot_path(text: &str) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_errors_are_positive_numbers_above_the_floor() {
+        assert_eq!(parse_target_error("1e-5"), Ok(1e-5));
+        assert_eq!(parse_target_error(" 0.001 "), Ok(0.001));
+        for (text, reason) in [
+            ("0", "positive"),
+            ("-1e-3", "positive"),
+            ("abc", "not a number"),
+            ("nan", "positive"),
+            ("inf", "positive"),
+            ("1e-9", "lattice bias"),
+            ("", "not a number"),
+        ] {
+            let err = parse_target_error(text).expect_err(text);
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn max_times_are_positive_durations_or_seconds() {
+        assert_eq!(parse_max_time("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_max_time("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_max_time("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_max_time("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_max_time("0.5"), Ok(Duration::from_millis(500)));
+        for (text, reason) in [
+            ("0", "positive"),
+            ("0s", "positive"),
+            ("-5", "positive"),
+            ("-5s", "positive"),
+            ("abc", "not a duration"),
+            ("5 parsecs", "not a duration"),
+            ("", "not a duration"),
+            ("nan", "positive"),
+            ("1e300", "too long"),
+        ] {
+            let err = parse_max_time(text).expect_err(text);
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn darts_are_counted_up_to_the_limit() {
+        assert_eq!(parse_darts("2000"), Ok(2000));
+        assert_eq!(parse_darts("1e5"), Ok(100_000));
+        assert!(parse_darts("100001").unwrap_err().contains("at most"));
+        assert!(parse_darts("0").is_err());
+    }
 
     #[test]
     fn counts_in_every_documented_form() {

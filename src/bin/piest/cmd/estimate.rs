@@ -1,18 +1,22 @@
 //! `piest [OPTIONS]`: one estimate, with the result cache unless told otherwise: the whole run
-//! in this process, one shard of it (`--shard`: a part for `piest merge`), or the whole run
-//! across MPI ranks (the `mpi` build under an MPI launcher).
+//! in this process (with `--target-error` or `--max-time` the run chooses its own length), one
+//! shard of it (`--shard`: a part for `piest merge`), or the whole run across MPI ranks (the
+//! `mpi` build under an MPI launcher).
 
 use std::io::{self, IsTerminal};
 use std::sync::atomic::AtomicBool;
 
+use anyhow::Context;
 use piest::cache::{Cache, CacheSession};
 use piest::part::{PartReport, ShardId};
 use piest::report::Report;
-use piest::runner::{Observer, RunSpec};
+use piest::runner::{MonotonicClock, Observer, RunSpec, StoppedBy, run_until};
+use piest::stats::stopping::expected_trials;
 use piest::tally::Tally;
 
 use crate::cli::EstimateArgs;
 use crate::config::{self, CacheChoice, Env, Format, Mode};
+use crate::exit::TargetNotReached;
 use crate::output::progress::Feedback;
 use crate::output::{self, stderr_line, write_stdout};
 
@@ -29,14 +33,25 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
 
     let spec = &config.spec;
     let show_bar = config.format == Format::Human && io::stderr().is_terminal();
-    let to_count = match config.mode {
+    let cap = match config.mode {
         Mode::Shard(s) => spec
             .plan
             .shard(s.index, s.count)
             .map_or(0, |r| spec.plan.trials_in(&r)),
         Mode::Whole | Mode::Mpi => spec.plan.trials(),
     };
-    let feedback = Feedback::new(to_count, show_bar, config.verbose);
+    let feedback = match (config.limits.target, config.capped) {
+        // The bar's length is a guess for a target (the rule never uses it).
+        (Some(rule), _) => Feedback::new(
+            (expected_trials(rule.target()) as u64).clamp(1, cap),
+            show_bar,
+            config.verbose,
+        ),
+        (None, false) if config.limits.max_time.is_some() => {
+            Feedback::open_ended(show_bar, config.verbose)
+        }
+        _ => Feedback::new(cap, show_bar, config.verbose),
+    };
     let session = match &config.cache {
         CacheChoice::On { dir, refresh } => Some(CacheSession::open(Cache::new(dir), !refresh)),
         CacheChoice::Off => None,
@@ -51,9 +66,17 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
     }
     let cache = session.as_ref();
     let counted = match config.mode {
-        Mode::Whole => piest::runner::run_all(spec, cache, &feedback, cancel)
-            .map(Counted::Whole)
-            .map_err(anyhow::Error::from),
+        // A fixed run is the prefix of all chunks: run_until takes the full-speed path for it.
+        Mode::Whole => run_until(
+            spec,
+            &config.limits,
+            cache,
+            &feedback,
+            cancel,
+            &MonotonicClock::new(),
+        )
+        .map(|outcome| Counted::Whole(Box::new(outcome)))
+        .map_err(anyhow::Error::from),
         Mode::Shard(shard) => spec
             .plan
             .shard(shard.index, shard.count)
@@ -69,45 +92,79 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
         warn(session.take_warnings());
         summary
     });
-    let report = |tally: &Tally, workers: usize| {
-        Report::new(tally, workers, spec.kernel.name()).with_cache(summary.clone())
-    };
+    let counted = counted?;
     let workers = spec.workers.get();
-    let text = match (counted?, config.format) {
+    let kernel = spec.kernel.name();
+    let report = match &counted {
         // Only rank 0 prints.
-        (Counted::OtherRank, _) => return Ok(()),
-        (Counted::Whole(t), Format::Human) => output::estimate::human(&report(&t, workers)),
-        (Counted::Whole(t), Format::Json) => output::estimate::json(&report(&t, workers)),
-        (Counted::Whole(t), Format::Quiet) => output::estimate::quiet(&report(&t, workers)),
-        (Counted::Shard(shard, t), Format::Json) => {
-            output::json(&PartReport::new(shard, &spec.plan, &t, report(&t, workers)))
-        }
-        (Counted::Shard(shard, t), Format::Human) => {
-            output::part::shard(&report(&t, workers), shard, &spec.plan)
-        }
-        (Counted::Shard(_, t), Format::Quiet) => output::estimate::quiet(&report(&t, workers)),
-        (Counted::Ranks(t, ranks), format) => {
-            // Every rank runs a pool of the same size.
-            let all = workers.saturating_mul(usize::try_from(ranks).unwrap_or(usize::MAX));
-            let report = report(&t, all);
-            match format {
-                Format::Human => output::part::ranks(&report, ranks),
-                Format::Json => output::json(&RankedReport { ranks, report }),
-                Format::Quiet => output::estimate::quiet(&report),
+        Counted::OtherRank => return Ok(()),
+        Counted::Whole(outcome) => {
+            let past = outcome.past_stop.computed_chunks + outcome.past_stop.cached_chunks;
+            if config.verbose && past > 0 {
+                stderr_line(&format!(
+                    "piest: {past} chunk(s) counted past the stop are left out of the answer \
+                     (computed ones are cached)"
+                ));
             }
+            Report::of_outcome(outcome, &config.limits, workers, kernel)
         }
+        Counted::Shard(_, tally) => Report::new(tally, workers, kernel),
+        // Every rank runs a pool of the same size.
+        Counted::Ranks(tally, ranks) => Report::new(
+            tally,
+            workers.saturating_mul(usize::try_from(*ranks).unwrap_or(usize::MAX)),
+            kernel,
+        ),
+    }
+    .with_cache(summary);
+    let text = match (&counted, config.format) {
+        (Counted::OtherRank, _) => return Ok(()),
+        (Counted::Whole(_), Format::Human) => output::estimate::human(&report),
+        (Counted::Whole(_), Format::Json) => output::estimate::json(&report),
+        (Counted::Shard(shard, t), Format::Json) => {
+            output::json(&PartReport::new(*shard, &spec.plan, t, report.clone()))
+        }
+        (Counted::Shard(shard, _), Format::Human) => {
+            output::part::shard(&report, *shard, &spec.plan)
+        }
+        (Counted::Ranks(_, ranks), Format::Human) => output::part::ranks(&report, *ranks),
+        (Counted::Ranks(_, ranks), Format::Json) => output::json(&RankedReport {
+            ranks: *ranks,
+            report: report.clone(),
+        }),
+        (_, Format::Quiet) => output::estimate::quiet(&report),
     };
     // Needed to reproduce the run; JSON carries it in `seed`.
     if config.random_seed && config.format != Format::Json {
         stderr_line(&format!("piest: using random seed {}", spec.seed));
     }
-    write_stdout(text.as_bytes())
+    // The answer reaches stdout before the plot is drawn: a failing plot loses no result.
+    write_stdout(text.as_bytes())?;
+    if let Some(path) = &config.plot {
+        let svg = output::estimate::plot::render(&report).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, svg)
+            .with_context(|| format!("cannot write --plot '{}'", path.display()))?;
+    }
+    if report.target_met == Some(false) {
+        if !config.quiet {
+            let by = match report.stopped_by {
+                StoppedBy::MaxTime => "the --max-time budget ran out",
+                _ => "the --trials cap",
+            };
+            stderr_line(&format!(
+                "piest: --target-error {:e} was not reached before {by} (exit status 5)",
+                report.target_error.unwrap_or(f64::NAN)
+            ));
+        }
+        return Err(TargetNotReached.into());
+    }
+    Ok(())
 }
 
 /// What this process counted.
 enum Counted {
-    /// The whole run.
-    Whole(Tally),
+    /// The whole run (or, with a target or a budget, the prefix it chose).
+    Whole(Box<piest::runner::Outcome>),
     /// One shard of it.
     Shard(ShardId, Tally),
     /// The whole run, summed over this many MPI ranks (on every rank; rank 0 prints it).

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod completions;
+pub mod darts;
 pub mod estimate;
 pub mod man;
 pub mod merge;

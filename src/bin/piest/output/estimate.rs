@@ -1,8 +1,14 @@
-//! Renderers of an estimate's [`Report`]: the two-line human text, the JSON object and the
-//! bare estimate of `--quiet`.
+//! Renderers of an estimate's [`Report`]: the two-line human text (a third says what stopped
+//! a run with a target or a time budget), the JSON object, the bare estimate of `--quiet`, and
+//! the convergence [`plot`].
+
+pub mod plot;
+
+use std::time::Duration;
 
 use indicatif::HumanCount;
 use piest::report::Report;
+use piest::runner::StoppedBy;
 
 /// Decimals that show the 95% half-width with two significant digits (4 to 15).
 fn decimals_for(half_width: f64) -> usize {
@@ -77,7 +83,54 @@ pub fn human(report: &Report) -> String {
         }
     }
     out.push('\n');
+    if let Some(line) = stop_line(report) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     out
+}
+
+/// What stopped a run that had a target or a budget, in words; `None` for a fixed run.
+fn stop_line(report: &Report) -> Option<String> {
+    if report.target_error.is_none() && report.max_time_s.is_none() {
+        return None;
+    }
+    let trials = HumanCount(report.trials);
+    let target = report.target_error.map(|e| format!("--target-error {e:e}"));
+    let budget = report
+        .max_time_s
+        .map(|s| format!("--max-time {}", humantime::format_duration(whole_ms(s))));
+    let half = format!("±{:.2e}", report.ci95_half_width);
+    let line = match (report.stopped_by, &target, report.target_met) {
+        (StoppedBy::TargetError, Some(target), _) => format!(
+            "stopped: {target} met ({half}) at the first chunk boundary past {} trials that meets it",
+            HumanCount(report.min_trials.unwrap_or(0))
+        ),
+        (StoppedBy::MaxTime, _, met) => {
+            let budget = budget.unwrap_or_else(|| "the time budget".into());
+            let unmet = match (&target, met) {
+                (Some(target), Some(false)) => format!(", before {target} was met ({half})"),
+                _ => String::new(),
+            };
+            format!(
+                "stopped: {budget} ran out{unmet}; the answer equals a fixed run of --trials {}",
+                report.trials
+            )
+        }
+        (_, Some(target), Some(false)) => {
+            format!("stopped: the --trials cap of {trials} came before {target} was met ({half})")
+        }
+        (_, Some(target), _) => {
+            format!("stopped: the --trials cap of {trials}; {target} met ({half})")
+        }
+        (_, None, _) => format!("stopped: the --trials cap of {trials} came first"),
+    };
+    Some(line)
+}
+
+/// A duration of `seconds`, rounded to milliseconds for display.
+fn whole_ms(seconds: f64) -> Duration {
+    Duration::from_millis((seconds * 1e3).round() as u64)
 }
 
 /// The report as one JSON object (the fields of [`Report`]).

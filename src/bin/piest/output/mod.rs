@@ -1,8 +1,9 @@
 //! Presentation: renderers grouped by the report they render ([`estimate`], [`part`],
-//! [`cache`], [`scale`], [`stream`]) and the live [`progress`] shown while a run goes on. Renderers read
+//! [`cache`], [`scale`], [`stream`], [`darts`]) and the live [`progress`] shown while a run goes on. Renderers read
 //! report data and format it; none runs an estimate or computes a statistic.
 
 pub mod cache;
+pub mod darts;
 pub mod estimate;
 pub mod man;
 pub mod part;

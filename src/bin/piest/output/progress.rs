@@ -24,15 +24,37 @@ pub struct Feedback {
 impl Feedback {
     /// Feedback for a run of `total` trials; `bar` says whether a progress bar may be drawn.
     pub fn new(total: u64, bar: bool, verbose: bool) -> Self {
+        Self::with_template(
+            total,
+            bar,
+            verbose,
+            "{bar:30.cyan/blue} {percent:>3}%  {human_pos}/{human_len} trials  {rate} trials/s  ETA {eta}",
+        )
+    }
+
+    /// Feedback for a run whose length is not known in advance (a time budget): trials done,
+    /// the rate and the time so far.
+    pub fn open_ended(bar: bool, verbose: bool) -> Self {
+        Self::with_template(
+            u64::MAX,
+            bar,
+            verbose,
+            "{spinner} {human_pos} trials  {rate} trials/s  {elapsed}",
+        )
+    }
+
+    fn with_template(total: u64, bar: bool, verbose: bool, template: &str) -> Self {
         let bar = bar.then(|| {
-            let style = ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {percent:>3}%  {human_pos}/{human_len} trials  {rate} trials/s  ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.2e}", state.per_sec());
-            });
-            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden()).with_style(style)
+            let style = ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.2e}", state.per_sec());
+                    },
+                );
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+                .with_style(style)
         });
         Feedback {
             bar,

@@ -13,7 +13,9 @@ use piest::cache::{
 };
 use piest::plan::Plan;
 use piest::report::Report;
+use piest::runner::StoppedBy;
 use piest::scale::{ScaleReport, Series, Sweep, SweepSpec};
+use piest::stats::convergence::ConvergencePoint;
 use piest::{Kernel, stats};
 
 use super::{cache, estimate, scale};
@@ -34,6 +36,7 @@ fn estimate_report(cached_chunks: u64, cache: Option<CacheSummary>) -> Report {
         std_error: stats::std_error(inside, trials),
         ci95: stats::wilson_interval(inside, trials, stats::Z95),
         ci_method: "wilson",
+        ci95_half_width: stats::stopping::half_width(inside, trials),
         error: pi - std::f64::consts::PI,
         abs_error: (pi - std::f64::consts::PI).abs(),
         elapsed_s,
@@ -42,7 +45,124 @@ fn estimate_report(cached_chunks: u64, cache: Option<CacheSummary>) -> Report {
         kernel: "avx2".into(),
         cached_chunks,
         cache,
+        stopped_by: StoppedBy::Trials,
+        target_error: None,
+        target_met: None,
+        min_trials: None,
+        max_time_s: None,
+        convergence: None,
     }
+}
+
+/// The same estimate as the answer of `--target-error 1e-3` with `stopped_by`, `met` and,
+/// for a budget, `--max-time 30s`; with a short convergence series.
+fn target_report(stopped_by: StoppedBy, met: bool, budget: bool) -> Report {
+    let series = [
+        (108, 85),
+        (1_000, 789),
+        (100_000, 78_541),
+        (4_194_304, 3_294_221),
+    ]
+    .into_iter()
+    .map(|(n, inside)| ConvergencePoint::new(inside, n))
+    .chain([ConvergencePoint::new(78_534_477, 100_000_000)])
+    .collect();
+    Report {
+        stopped_by,
+        target_error: Some(if met { 1e-3 } else { 1e-4 }),
+        target_met: Some(met),
+        min_trials: Some(1_000_000),
+        max_time_s: budget.then_some(30.0),
+        convergence: Some(series),
+        ..estimate_report(0, None)
+    }
+}
+
+#[test]
+fn estimate_human_target_met() {
+    assert_snapshot!(estimate::human(&target_report(
+        StoppedBy::TargetError,
+        true,
+        false
+    )));
+}
+
+#[test]
+fn estimate_human_cap_before_target() {
+    assert_snapshot!(estimate::human(&target_report(
+        StoppedBy::Trials,
+        false,
+        false
+    )));
+}
+
+#[test]
+fn estimate_human_budget_before_target() {
+    assert_snapshot!(estimate::human(&target_report(
+        StoppedBy::MaxTime,
+        false,
+        true
+    )));
+}
+
+#[test]
+fn estimate_json_target_met() {
+    assert_snapshot!(estimate::json(&target_report(
+        StoppedBy::TargetError,
+        true,
+        false
+    )));
+}
+
+/// The texts of an SVG document, in order.
+fn svg_texts(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).expect("well-formed SVG");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+#[test]
+fn estimate_convergence_svg_texts() {
+    let report = target_report(StoppedBy::TargetError, true, false);
+    let svg = estimate::plot::render(&report).expect("a plot");
+    let texts = svg_texts(&svg);
+    for expected in [
+        estimate::plot::X_LABEL,
+        estimate::plot::Y_LABEL,
+        "95% interval (Wilson)",
+        "π",
+        "estimate",
+    ] {
+        assert!(texts.iter().any(|t| t == expected), "{expected}: {texts:?}");
+    }
+    assert!(
+        texts[0].contains("100,000,000 trials, seed 0"),
+        "{}",
+        texts[0]
+    );
+    assert_snapshot!(texts.join("\n"));
+    // A report without a series (a merge of parts) has no plot.
+    assert!(estimate::plot::render(&estimate_report(0, None)).is_err());
+}
+
+#[test]
+fn darts_svg_texts_and_circles() {
+    let plan = Plan::new(1_500, 400).expect("a plan");
+    let darts = piest::darts::throw(&plan, 3).expect("darts");
+    let svg = super::darts::render(&darts).expect("a picture");
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    assert_eq!(circles, 1_500);
+    let texts = svg_texts(&svg);
+    assert_eq!(texts[0], super::darts::title(&darts));
+    assert!(texts[0].contains(&format!("{:.4} ± {:.4}", darts.pi(), darts.half_width())));
+    assert_snapshot!(texts.join("\n"));
 }
 
 fn cache_summary(hits: u64, warnings: Vec<String>) -> CacheSummary {

@@ -1,0 +1,20 @@
+//! `piest darts`: draw the first N darts of a run, the very points an estimate of N trials with
+//! the same seed and chunk size counts.
+
+use anyhow::Context;
+
+use crate::cli::DartsArgs;
+use crate::config;
+use crate::output::{self, stderr_line};
+
+/// Throws the darts `args` describe and draws them into the `--plot` file.
+pub fn run(args: &DartsArgs) -> anyhow::Result<()> {
+    let config = config::darts_config(args)?;
+    if config.random_seed {
+        stderr_line(&format!("piest: using random seed {}", config.seed));
+    }
+    let darts = piest::darts::throw(&config.plan, config.seed)?;
+    let svg = output::darts::render(&darts).map_err(anyhow::Error::msg)?;
+    std::fs::write(&config.plot, svg)
+        .with_context(|| format!("cannot write --plot '{}'", config.plot.display()))
+}

@@ -1,0 +1,300 @@
+//! Tests of the growing prefix: the stop, exactness against fixed runs, the cache, the budget.
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::*;
+use crate::cache::{Cache, CacheSession};
+use crate::runner::tests::{spec, whole};
+use crate::runner::{Silent, run_all};
+use crate::sampler::{Kernel, chunk_words, count_chunk, is_inside};
+use crate::stats::stopping::half_width;
+
+/// A spec whose plan is "no cap": as many trials as 64 bits hold.
+fn uncapped(chunk_size: u64, seed: u64, workers: usize) -> RunSpec {
+    spec(u64::MAX, chunk_size, seed, workers)
+}
+
+fn target(e: f64, min_trials: u64) -> Limits {
+    Limits {
+        target: Some(StoppingRule::with_min_trials(e, min_trials).unwrap()),
+        max_time: None,
+    }
+}
+
+fn grow(spec: &RunSpec, limits: &Limits, cache: Option<&CacheSession>) -> Outcome {
+    run_until(
+        spec,
+        limits,
+        cache,
+        &Silent,
+        &AtomicBool::new(false),
+        &MonotonicClock::new(),
+    )
+    .unwrap()
+}
+
+/// The stop the rule picks, found by scanning whole-chunk counts of the reference kernel.
+fn reference_stop(chunk_size: u64, seed: u64, rule: &StoppingRule) -> (u64, u64) {
+    let (mut trials, mut inside) = (0, 0);
+    for k in 0.. {
+        inside += count_chunk(Kernel::Scalar, seed, k, chunk_size);
+        trials += chunk_size;
+        if rule.may_stop(inside, trials) {
+            return (k + 1, inside);
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_target_stops_at_the_first_boundary_that_meets_it_at_any_worker_count() {
+    let limits = target(0.02, 10_000);
+    let rule = limits.target.unwrap();
+    for seed in [0, 1, 2, 77] {
+        let (chunks, inside) = reference_stop(1000, seed, &rule);
+        for workers in [1, 2, 3] {
+            let out = grow(&uncapped(1000, seed, workers), &limits, None);
+            assert_eq!(out.stopped_by, StoppedBy::TargetError);
+            assert_eq!(out.target_met, Some(true));
+            assert_eq!((out.tally.chunks(), out.tally.inside()), (chunks, inside));
+            assert!(out.tally.covers(&out.plan));
+            let t = out.tally.trials();
+            assert!(half_width(inside, t) <= 0.02);
+            // One chunk fewer does not meet it (the stop is far above the minimum sample).
+            assert!(t - 1000 >= 10_000);
+            let before = inside - count_chunk(Kernel::Scalar, seed, chunks - 1, 1000);
+            assert!(half_width(before, t - 1000) > 0.02, "seed {seed}");
+            // A fixed run of that length counts the same.
+            let fixed = whole(&spec(t, 1000, seed, workers));
+            assert_eq!(fixed.inside(), inside);
+        }
+    }
+}
+
+#[test]
+fn a_target_met_early_waits_for_the_minimum_sample() {
+    // 0.5 is met after a few hundred trials; the minimum sample of 5,000 decides.
+    let out = grow(&uncapped(700, 3, 2), &target(0.5, 5_000), None);
+    assert_eq!(out.stopped_by, StoppedBy::TargetError);
+    assert_eq!(out.tally.trials(), 5_600);
+}
+
+#[test]
+fn the_series_is_monotone_and_ends_at_the_answer_and_matches_a_fixed_run() {
+    let out = grow(&uncapped(1000, 5, 2), &target(0.02, 10_000), None);
+    let series = &out.convergence;
+    // Points in the first chunk, then at cache-cell boundaries (none here: a cell is 4,194
+    // chunks of 1,000 trials), then the answer.
+    assert!(series.len() >= 5, "{series:?}");
+    assert!(series.windows(2).all(|w| w[0].trials < w[1].trials));
+    let last = series.last().unwrap();
+    assert_eq!(last.trials, out.tally.trials());
+    assert_eq!(
+        last.pi,
+        crate::stats::pi_estimate(out.tally.inside(), last.trials)
+    );
+    // The fixed run of the same length draws the same series.
+    let fixed_spec = spec(out.tally.trials(), 1000, 5, 3);
+    let fixed = grow(&fixed_spec, &Limits::default(), None);
+    assert_eq!(fixed.stopped_by, StoppedBy::Trials);
+    assert_eq!(&fixed.convergence, series);
+    // Points inside the first chunk are exact prefixes of the run's trials.
+    let first = series[0];
+    assert_eq!(first.trials, 108);
+    let inside = chunk_words(5, 0)
+        .take(108)
+        .filter(|&w| is_inside(w))
+        .count() as u64;
+    assert_eq!(first.pi, crate::stats::pi_estimate(inside, 108));
+}
+
+#[test]
+fn a_fixed_run_reports_its_whole_plan_with_checkpoint_sums() {
+    let s = spec(1_234_567, 10_000, 9, 3);
+    let out = grow(&s, &Limits::default(), None);
+    assert_eq!(out.tally, {
+        let mut t = whole(&s);
+        t.elapsed = out.tally.elapsed;
+        t
+    });
+    let series = &out.convergence;
+    assert_eq!(series.last().unwrap().trials, 1_234_567);
+    for point in series {
+        if point.trials >= 10_000 {
+            let k = point.trials.div_ceil(10_000);
+            let inside: u64 = (0..k)
+                .map(|c| count_chunk(Kernel::Scalar, 9, c, s.plan.chunk(c).trials))
+                .sum();
+            assert_eq!(point.pi, crate::stats::pi_estimate(inside, point.trials));
+        }
+    }
+}
+
+#[test]
+fn the_cache_serves_a_repeat_and_a_tighter_target_reuses_the_prefix() {
+    // Chunks of a whole cache cell: the cache keeps each chunk's own count.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path());
+    let s = uncapped(crate::plan::CELL_TRIALS, 4, 2);
+    let loose = target(1e-3, 1_000_000);
+    let session = CacheSession::open(cache.clone(), true);
+    let first = grow(&s, &loose, Some(&session));
+    assert_eq!(first.tally.sources.cached_chunks, 0);
+    let session = CacheSession::open(cache.clone(), true);
+    let again = grow(&s, &loose, Some(&session));
+    assert_eq!(again.tally.inside(), first.tally.inside());
+    assert_eq!(again.tally.sources.computed_trials, 0);
+    assert_eq!(again.tally.sources.cached_chunks, first.tally.chunks());
+    let session = CacheSession::open(cache.clone(), true);
+    let tight = grow(&s, &target(4e-4, 1_000_000), Some(&session));
+    assert!(tight.tally.chunks() > first.tally.chunks());
+    assert!(tight.tally.sources.cached_chunks >= first.tally.chunks());
+    assert_eq!(
+        tight.tally.inside(),
+        grow(&s, &target(4e-4, 1_000_000), None).tally.inside()
+    );
+}
+
+#[test]
+fn a_cached_span_that_may_hold_the_stop_is_counted_again_chunk_by_chunk() {
+    // Chunks of 1,000 trials: the cache keeps one count per span of chunks within a cell of
+    // 4,194 chunks, so the stop may fall inside a cached span.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path());
+    let s = uncapped(1000, 4, 2);
+    let uncached = grow(&s, &target(0.01, 2_000), None);
+    // A longer run leaves the stop's chunks inside one cached span.
+    let session = CacheSession::open(cache.clone(), true);
+    grow(&s, &target(0.005, 2_000), Some(&session));
+    let session = CacheSession::open(cache.clone(), true);
+    let again = grow(&s, &target(0.01, 2_000), Some(&session));
+    assert_eq!(again.tally.inside(), uncached.tally.inside());
+    assert_eq!(again.tally.chunks(), uncached.tally.chunks());
+    // At most the one span (a cell) is counted again.
+    assert!(again.tally.sources.computed_trials <= crate::plan::CELL_TRIALS);
+}
+
+#[test]
+fn a_cap_before_the_target_is_reported_as_such() {
+    let s = spec(50_000, 1000, 6, 2);
+    let out = grow(&s, &target(0.001, 10_000), None);
+    assert_eq!(out.stopped_by, StoppedBy::Trials);
+    assert_eq!(out.target_met, Some(false));
+    assert!(out.tally.covers(&s.plan));
+    // Below the minimum sample, a cap whose interval meets the target says so.
+    let small = spec(3_000, 1000, 6, 2);
+    let out = grow(&small, &target(0.5, 10_000), None);
+    assert_eq!(
+        (out.stopped_by, out.target_met),
+        (StoppedBy::Trials, Some(true))
+    );
+}
+
+/// A clock that moves one tick per completed chunk, so budgets are counted in chunks.
+struct Ticks(AtomicU64);
+
+impl Clock for Ticks {
+    fn now(&self) -> Duration {
+        Duration::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+impl Observer for Ticks {
+    fn chunk_done(&self, _: &ChunkEvent) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn budget(limits: Limits, seconds: u64) -> Limits {
+    Limits {
+        max_time: Some(Duration::from_secs(seconds)),
+        ..limits
+    }
+}
+
+#[test]
+fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer() {
+    for workers in [1, 2, 3] {
+        for seconds in [0, 1, 40, 300] {
+            let s = uncapped(5_000, 8, workers);
+            let ticks = Ticks(AtomicU64::new(0));
+            let limits = budget(Limits::default(), seconds);
+            let out =
+                run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks).unwrap();
+            assert_eq!(out.stopped_by, StoppedBy::MaxTime);
+            assert_eq!(out.target_met, None);
+            // At least one chunk, and no more than were completed before the budget ran out
+            // (workers ahead of the prefix count chunks the answer leaves out).
+            let chunks = out.tally.chunks();
+            let done = ticks.0.load(Ordering::SeqCst);
+            assert!(
+                chunks >= 1 && chunks <= done.max(1),
+                "{chunks} chunks in {seconds} ticks ({done} completed)"
+            );
+            let fixed = whole(&spec(out.tally.trials(), 5_000, 8, 2));
+            assert_eq!(fixed.inside(), out.tally.inside());
+            assert_eq!(out.plan, Plan::new(chunks * 5_000, 5_000).unwrap());
+        }
+    }
+}
+
+#[test]
+fn the_target_or_the_budget_whichever_comes_first() {
+    let s = uncapped(1000, 2, 2);
+    let ticks = Ticks(AtomicU64::new(0));
+    let quick = budget(target(0.02, 10_000), 1_000_000);
+    let out = run_until(&s, &quick, None, &ticks, &AtomicBool::new(false), &ticks).unwrap();
+    assert_eq!(out.stopped_by, StoppedBy::TargetError);
+    let ticks = Ticks(AtomicU64::new(0));
+    let slow = budget(target(0.001, 10_000), 50);
+    let out = run_until(&s, &slow, None, &ticks, &AtomicBool::new(false), &ticks).unwrap();
+    assert_eq!(
+        (out.stopped_by, out.target_met),
+        (StoppedBy::MaxTime, Some(false))
+    );
+}
+
+#[test]
+fn cancelling_a_growing_run_returns_no_answer() {
+    let s = uncapped(100_000, 1, 2);
+    let cancel = AtomicBool::new(true);
+    let limits = target(1e-5, 10_000);
+    let result = run_until(&s, &limits, None, &Silent, &cancel, &MonotonicClock::new());
+    assert!(matches!(result, Err(Error::Cancelled)));
+    struct CancelLater<'a>(&'a AtomicBool, AtomicU64);
+    impl Observer for CancelLater<'_> {
+        fn chunk_done(&self, _: &ChunkEvent) {
+            if self.1.fetch_add(1, Ordering::Relaxed) == 30 {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+    let cancel = AtomicBool::new(false);
+    let observer = CancelLater(&cancel, AtomicU64::new(0));
+    let result = run_until(
+        &s,
+        &limits,
+        None,
+        &observer,
+        &cancel,
+        &MonotonicClock::new(),
+    );
+    assert!(matches!(result, Err(Error::Cancelled)));
+}
+
+#[test]
+fn batches_stay_bounded_and_cover_a_few_chunks_per_worker() {
+    let nz = |n| NonZeroUsize::new(n).unwrap();
+    let mut s = uncapped(1 << 22, 0, 2);
+    assert_eq!(batch_chunks(&s), 64);
+    s.workers = nz(3);
+    assert_eq!(batch_chunks(&s), 96);
+    let s = uncapped(1, 0, 4);
+    assert_eq!(batch_chunks(&s), MAX_BATCH_CHUNKS);
+    // A run whose whole plan is smaller than a batch.
+    let out = grow(&spec(2_500, 1000, 1, 2), &target(1.0, 1), None);
+    assert_eq!(out.tally.chunks(), 1);
+    let _ = run_all;
+}
