@@ -7,11 +7,11 @@ mod config;
 mod exit;
 mod output;
 mod signal;
+mod usage;
 
-use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Env, UsageError};
@@ -22,7 +22,7 @@ use crate::signal::{Interrupt, Signal};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return clap_failure(&err).exit(),
+        Err(err) => return usage::clap_failure(&err).exit(),
     };
     // `stream` holds nothing to store: it keeps the default signal actions, so that the kernel
     // ends it at once even while it is blocked writing to a pipe nobody reads.
@@ -92,84 +92,4 @@ fn is_cancelled(err: &anyhow::Error) -> bool {
             err.downcast_ref(),
             Some(piest::cache::MaintenanceError::Cancelled { .. })
         )
-}
-
-/// Help and version go to stdout with status 0 (1 if stdout cannot take them, as for any other
-/// output); a usage error becomes one line and status 2.
-fn clap_failure(err: &clap::Error) -> ExitStatus {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    match err.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            // `--version --verbose` (or -v) adds the algorithm and the kernels this CPU runs.
-            let verbose = err.kind() == ErrorKind::DisplayVersion
-                && std::env::args_os().any(|a| a == "-v" || a == "--verbose");
-            let details = if verbose {
-                output::version::details()
-            } else {
-                String::new()
-            };
-            let printed = err.print().and_then(|()| {
-                let mut out = io::stdout().lock();
-                out.write_all(details.as_bytes())?;
-                out.flush()
-            });
-            match printed {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    stderr_line(&format!("piest: error: cannot write to stdout: {e}"));
-                    ExitStatus::Error
-                }
-                _ => ExitStatus::Success,
-            }
-        }
-        // `piest cache` alone: clap would print the whole help; one line says what is missing.
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            stderr_line("piest: error: a subcommand is required (see --help for the list)");
-            ExitStatus::Usage
-        }
-        // `piest -w 4 100000000`: clap takes a stray word for a subcommand; say what it is.
-        _ if matches!(
-            err.get(ContextKind::InvalidSubcommand),
-            Some(ContextValue::String(word)) if Cli::command().find_subcommand(word).is_none()
-        ) =>
-        {
-            let Some(ContextValue::String(word)) = err.get(ContextKind::InvalidSubcommand) else {
-                return ExitStatus::Usage;
-            };
-            stderr_line(&format!("piest: error: {}", stray_word(word)));
-            ExitStatus::Usage
-        }
-        // One line: clap's first, with its indented continuation (the missing argument, the
-        // possible values, a tip) joined on.
-        _ => {
-            let rendered = err.render().to_string();
-            let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
-            let mut line = lines.next().unwrap_or("invalid usage").trim().to_owned();
-            for more in lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()) {
-                line.push(' ');
-                line.push_str(more.trim());
-            }
-            stderr_line(&format!("piest: {line}"));
-            ExitStatus::Usage
-        }
-    }
-}
-
-/// The message for a word on the command line that is neither a flag, a flag's value nor a
-/// subcommand: a number is most likely a trial count.
-fn stray_word(word: &str) -> String {
-    if cli::parse::parse_count(word).is_ok() {
-        format!(
-            "unexpected argument '{word}' found; to set the number of trials, use '--trials {word}'"
-        )
-    } else {
-        let names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .filter(|sub| !sub.is_hide_set())
-            .map(|sub| sub.get_name().to_owned())
-            .collect();
-        format!(
-            "unexpected argument '{word}' found (subcommands: {}; see --help)",
-            names.join(", ")
-        )
-    }
 }
