@@ -251,9 +251,6 @@ fn an_os_error_is_named_once() {
         vec!["cache", "info", "--cache-dir", &file],
         vec!["cache", "clear", "--cache-dir", &file],
         vec!["cache", "prune", "--max-size", "1", "--cache-dir", &file],
-        vec![
-            "scale", "-n", "1000", "-w", "1", "--runs", "1", "--warmup", "0", "--plot", &plot,
-        ],
     ] {
         let out = env.cmd().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -265,6 +262,33 @@ fn an_os_error_is_named_once() {
         );
         assert_eq!(line.matches("(os error").count(), 1, "{args:?}: {stderr}");
     }
+    // A --plot that cannot be written is refused before the run, not after it.
+    for args in [
+        vec![
+            "scale", "-n", "1000", "-w", "1", "--runs", "1", "--warmup", "0", "--plot", &plot,
+        ],
+        vec!["-n", "1000", "--plot", &plot],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("is a directory"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn merge_refuses_an_input_too_large_to_be_parts() {
+    let out = Piest::new()
+        .cmd()
+        .args(["merge", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("too large to be piest parts"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[test]

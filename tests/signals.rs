@@ -123,6 +123,51 @@ fn a_stream_blocked_on_a_full_pipe_dies_by_the_signal() {
 }
 
 #[test]
+fn a_merge_waiting_for_parts_on_stdin_dies_by_ctrl_c() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("SKIPPED: waiting for a blocked read needs Linux /proc");
+        return;
+    }
+    // stdin is a pipe the test keeps open and never writes: merge blocks reading it.
+    let env = Piest::new();
+    let mut child = env
+        .std_cmd()
+        .args(["merge", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start piest");
+    let started = Instant::now();
+    let blocked_reading = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+            tasks.filter_map(Result::ok).any(|task| {
+                std::fs::read_to_string(task.path().join("wchan"))
+                    .is_ok_and(|w| w.contains("pipe_read"))
+            })
+        })
+    };
+    while !blocked_reading(child.id()) {
+        assert!(started.elapsed() < Duration::from_secs(30), "never blocked");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let sent = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(sent.elapsed() < PROMPTLY, "still reading after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(status.signal(), Some(SIGINT), "{status:?}");
+}
+
+#[test]
 fn a_second_ctrl_c_ends_a_process_stuck_in_its_clean_up() {
     // A verbose run whose stderr nobody reads blocks on its chunk lines: the first Ctrl-C sets
     // the flag, which the blocked workers cannot look at; the second ends the process.

@@ -444,7 +444,8 @@ impl<'a> Grower<'a> {
             StoppedBy::Trials
         });
         Ok(Outcome {
-            target_met: self.rule.map(|r| r.is_met(scan.inside, scan.trials)),
+            // Met only as the rule judges a stop: the minimum sample counts, also at a cap.
+            target_met: self.rule.map(|r| r.may_stop(scan.inside, scan.trials)),
             convergence: scan.series.finish(scan.inside, scan.trials),
             past_stop: ChunkSources {
                 cached_chunks: seen.cached_chunks - scan.sources.cached_chunks,

@@ -482,18 +482,34 @@ pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZ
 
 /// Refuses a `--plot` path whose directory does not exist.
 fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => return Ok(()),
-    };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(UsageError(format!(
-            "invalid --plot '{}': directory '{}' does not exist",
-            path.display(),
+    let invalid = |why: String| UsageError(format!("invalid --plot '{}': {why}", path.display()));
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(invalid(format!(
+            "directory '{}' does not exist",
             dir.display()
-        )))
+        )));
+    }
+    if path.is_dir() {
+        return Err(invalid("it is a directory".into()));
+    }
+    // A plot that cannot be written is worth knowing before a long run, not after it: open the
+    // file for writing now (without truncating it), and remove it again if it is new.
+    let existed = path.exists();
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
+        Ok(_) => {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(())
+        }
+        Err(e) => Err(invalid(format!("cannot be written: {e}"))),
     }
 }
 

@@ -24,10 +24,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage::clap_failure(&err).exit(),
     };
-    // `stream` holds nothing to store: it keeps the default signal actions, so that the kernel
-    // ends it at once even while it is blocked writing to a pipe nobody reads.
+    // `stream` and `merge` hold nothing to store: they keep the default signal actions, so that
+    // the kernel ends them at once even while blocked on a pipe (writing words nobody reads, or
+    // reading parts from a terminal or a pipe that stays open).
     let interrupt = match cli.command {
-        Some(Command::Stream(_)) => Interrupt::default_actions(),
+        Some(Command::Stream(_) | Command::Merge(_)) => Interrupt::default_actions(),
         _ => Interrupt::install(),
     };
     let env = Env::read();

@@ -183,12 +183,13 @@ fn a_cap_before_the_target_is_reported_as_such() {
     assert_eq!(out.stopped_by, StoppedBy::Trials);
     assert_eq!(out.target_met, Some(false));
     assert!(out.tally.covers(&s.plan));
-    // Below the minimum sample, a cap whose interval meets the target says so.
+    // A cap below the minimum sample never meets the target, however narrow its interval: the
+    // rule stops only at or above the minimum sample.
     let small = spec(3_000, 1000, 6, 2);
     let out = grow(&small, &target(0.5, 10_000), None);
     assert_eq!(
         (out.stopped_by, out.target_met),
-        (StoppedBy::Trials, Some(true))
+        (StoppedBy::Trials, Some(false))
     );
 }
 

@@ -54,19 +54,42 @@ pub fn run(args: &MergeArgs, env: &Env) -> anyhow::Result<()> {
     write_stdout(text.as_bytes())
 }
 
+/// Most bytes read from one input: a part takes a few kilobytes, so anything far larger (a
+/// stray glob match, `/dev/zero`) is refused instead of read into memory.
+const MAX_INPUT_BYTES: u64 = 64 << 20;
+
 /// The name and text of a part file, or of stdin for `-`. A file that cannot be read is a
-/// runtime error; one that is not UTF-8 text is not a part (a refusal).
+/// runtime error; one that is not UTF-8 text, or too large to be parts, is not a part (a
+/// refusal).
 fn read_input(path: &Path) -> anyhow::Result<(String, String)> {
-    if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read parts from stdin")?;
-        return Ok(("-".into(), text_of("-", bytes)?));
+    let (name, bytes) = if path.as_os_str() == "-" {
+        let bytes =
+            read_bounded(std::io::stdin().lock()).context("cannot read parts from stdin")?;
+        ("-".to_owned(), bytes)
+    } else {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).with_context(|| format!("cannot read '{name}'"))?;
+        let bytes = read_bounded(file).with_context(|| format!("cannot read '{name}'"))?;
+        (name, bytes)
+    };
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(refused(
+            &name,
+            PartError::NotJson(format!(
+                "more than {} MiB: too large to be piest parts",
+                MAX_INPUT_BYTES >> 20
+            )),
+        )
+        .into());
     }
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read '{name}'"))?;
     Ok((name.clone(), text_of(&name, bytes)?))
+}
+
+/// Reads at most one byte more than [`MAX_INPUT_BYTES`] (enough to tell that it is too large).
+fn read_bounded(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn text_of(name: &str, bytes: Vec<u8>) -> Result<String, MergeRefused> {

@@ -100,7 +100,15 @@ fn stop_line(report: &Report) -> Option<String> {
     let budget = report
         .max_time_s
         .map(|s| format!("--max-time {}", humantime::format_duration(whole_ms(s))));
-    let half = format!("±{:.2e}", report.ci95_half_width);
+    // Below the minimum sample the target is not met whatever the interval: say why.
+    let half = match report.min_trials {
+        Some(min) if report.trials < min => format!(
+            "±{:.2e}, below the minimum sample of {} trials",
+            report.ci95_half_width,
+            HumanCount(min)
+        ),
+        _ => format!("±{:.2e}", report.ci95_half_width),
+    };
     let line = match (report.stopped_by, &target, report.target_met) {
         (StoppedBy::TargetError, Some(target), _) => format!(
             "stopped: {target} met ({half}) at the first chunk boundary past {} trials that meets it",

@@ -26,10 +26,11 @@ pub fn render(report: &ScaleReport) -> String {
     }
     out.push('\n');
     out.push_str(&format!(
-        "{} trials in {} chunks, seed {}, kernel `{}`; {} timed run{} after {} warm-up per worker \
-         count, interleaved; the cache is bypassed. ",
+        "{} trials in {} chunk{}, seed {}, kernel `{}`; {} timed run{} after {} warm-up per \
+         worker count, interleaved; the cache is bypassed. ",
         HumanCount(report.trials),
         HumanCount(report.chunks),
+        if report.chunks == 1 { "" } else { "s" },
         report.seed,
         report.kernel,
         report.runs,

@@ -171,10 +171,11 @@ pub fn agreement_line(report: &ScaleReport) -> String {
 /// The header line: what was run, how often and how.
 pub fn header_line(report: &ScaleReport) -> String {
     format!(
-        "{} trials · {} chunks · seed {} · {} timed run{} + {} warm-up per worker count, \
+        "{} trials · {} chunk{} · seed {} · {} timed run{} + {} warm-up per worker count, \
          interleaved · cache bypassed",
         HumanCount(report.trials),
         HumanCount(report.chunks),
+        if report.chunks == 1 { "" } else { "s" },
         report.seed,
         report.runs,
         if report.runs == 1 { "" } else { "s" },
