@@ -294,6 +294,11 @@ pub fn parse_worker_list(text: &str) -> Result<WorkerList, String> {
             (parse_workers(a)?, parse_workers(b)?.get())
         } else if let Some((a, b)) = item.split_once("..") {
             // `A..B` excludes B; `A..` has no end to stop at.
+            if b.trim().is_empty() {
+                return Err(format!(
+                    "range '{item}' has no end: write A..B (B excluded) or A..=B"
+                ));
+            }
             let end = parse_workers(b).map_err(|e| format!("{e} (in range '{item}')"))?;
             (parse_workers(a)?, end.get() - 1)
         } else {
@@ -302,7 +307,7 @@ pub fn parse_worker_list(text: &str) -> Result<WorkerList, String> {
         };
         if last < first.get() {
             return Err(format!(
-                "empty range '{item}': the end must not be below the start"
+                "empty range '{item}': it holds no worker count (A..B excludes B; A..=B includes it)"
             ));
         }
         counts.extend((first.get()..=last).filter_map(NonZeroUsize::new));
@@ -344,7 +349,13 @@ pub fn parse_target_error(text: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("not a number: {HINT}"))?;
-    if !value.is_finite() || value <= 0.0 {
+    if value.is_nan() {
+        return Err(format!("not a number: {HINT}"));
+    }
+    if value.is_infinite() && value > 0.0 {
+        return Err(format!("must be finite: {HINT}"));
+    }
+    if value <= 0.0 {
         return Err(format!("must be positive: {HINT}"));
     }
     piest::stats::stopping::StoppingRule::new(value).map_err(|e| e.to_string())?;
@@ -358,6 +369,10 @@ pub fn parse_max_time(text: &str) -> Result<Duration, String> {
     let duration = match s.parse::<f64>() {
         Ok(seconds) if seconds.is_finite() && seconds > 0.0 => {
             Duration::try_from_secs_f64(seconds).map_err(|_| format!("too long: {HINT}"))?
+        }
+        Ok(seconds) if seconds.is_nan() => return Err(format!("not a duration: {HINT}")),
+        Ok(seconds) if seconds.is_infinite() && seconds > 0.0 => {
+            return Err(format!("must be finite: {HINT}"));
         }
         Ok(_) => return Err(format!("must be positive: {HINT}")),
         Err(_) if s.starts_with('-') => return Err(format!("must be positive: {HINT}")),
@@ -407,8 +422,10 @@ mod tests {
             ("0", "positive"),
             ("-1e-3", "positive"),
             ("abc", "not a number"),
-            ("nan", "positive"),
-            ("inf", "positive"),
+            ("nan", "not a number"),
+            ("inf", "finite"),
+            ("-inf", "positive"),
+            ("1e400", "finite"),
             ("1e-9", "lattice bias"),
             ("", "not a number"),
         ] {
@@ -432,7 +449,8 @@ mod tests {
             ("abc", "not a duration"),
             ("5 parsecs", "not a duration"),
             ("", "not a duration"),
-            ("nan", "positive"),
+            ("nan", "not a duration"),
+            ("inf", "finite"),
             ("1e300", "too long"),
         ] {
             let err = parse_max_time(text).expect_err(text);
@@ -653,7 +671,7 @@ mod tests {
             ("4..2", "empty range '4..2'"),
             ("4..=3", "empty range"),
             ("2..2", "empty range"),
-            ("1..", "is not a worker count"),
+            ("1..", "has no end"),
             ("-1", "not a worker count"),
             ("1.5", "not a worker count"),
             ("2000", "at most 1024"),
