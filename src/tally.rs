@@ -59,6 +59,37 @@ pub struct ChunkSources {
     pub computed_trials: u64,
 }
 
+impl std::ops::Add for ChunkSources {
+    type Output = ChunkSources;
+
+    fn add(self, other: ChunkSources) -> ChunkSources {
+        ChunkSources {
+            cached_chunks: self.cached_chunks + other.cached_chunks,
+            computed_chunks: self.computed_chunks + other.computed_chunks,
+            computed_trials: self.computed_trials + other.computed_trials,
+        }
+    }
+}
+
+impl std::ops::AddAssign for ChunkSources {
+    fn add_assign(&mut self, other: ChunkSources) {
+        *self = *self + other;
+    }
+}
+
+impl std::ops::Sub for ChunkSources {
+    type Output = ChunkSources;
+
+    /// What `self` counted beyond `other`, a part of it (saturating, never below zero).
+    fn sub(self, other: ChunkSources) -> ChunkSources {
+        ChunkSources {
+            cached_chunks: self.cached_chunks.saturating_sub(other.cached_chunks),
+            computed_chunks: self.computed_chunks.saturating_sub(other.computed_chunks),
+            computed_trials: self.computed_trials.saturating_sub(other.computed_trials),
+        }
+    }
+}
+
 /// Why two tallies cannot be merged, or a tally cannot be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TallyError {
@@ -247,9 +278,7 @@ impl Tally {
         }
         self.trials = trials;
         self.inside = inside;
-        self.sources.cached_chunks += other.sources.cached_chunks;
-        self.sources.computed_chunks += other.sources.computed_chunks;
-        self.sources.computed_trials += other.sources.computed_trials;
+        self.sources += other.sources;
         self.elapsed = self.elapsed.max(other.elapsed);
         Ok(())
     }

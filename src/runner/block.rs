@@ -38,11 +38,7 @@ impl Counted {
     pub fn add(self, other: Counted) -> Counted {
         Counted {
             inside: self.inside + other.inside,
-            sources: ChunkSources {
-                cached_chunks: self.sources.cached_chunks + other.sources.cached_chunks,
-                computed_chunks: self.sources.computed_chunks + other.sources.computed_chunks,
-                computed_trials: self.sources.computed_trials + other.sources.computed_trials,
-            },
+            sources: self.sources + other.sources,
         }
     }
 }

@@ -447,11 +447,7 @@ impl<'a> Grower<'a> {
             // Met only as the rule judges a stop: the minimum sample counts, also at a cap.
             target_met: self.rule.map(|r| r.may_stop(scan.inside, scan.trials)),
             convergence: scan.series.finish(scan.inside, scan.trials),
-            past_stop: ChunkSources {
-                cached_chunks: seen.cached_chunks - scan.sources.cached_chunks,
-                computed_chunks: seen.computed_chunks - scan.sources.computed_chunks,
-                computed_trials: seen.computed_trials - scan.sources.computed_trials,
-            },
+            past_stop: seen - scan.sources,
             tally,
             plan,
             stopped_by,
