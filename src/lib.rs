@@ -41,6 +41,7 @@ pub mod scale;
 pub mod scheduler;
 pub mod stats;
 pub mod tally;
+pub mod values;
 
 pub use error::Error;
 pub use plan::Plan;
