@@ -28,6 +28,8 @@ pub enum Problem {
     NotFinite,
     /// A fraction where a whole number is needed (`1.5`, `12e-1`, half a byte).
     NotWhole,
+    /// Zero or negative where only a positive value is accepted (durations, fractions).
+    NotPositive,
     /// Below the least value accepted.
     TooSmall {
         /// The least value accepted, as written in the message.
@@ -51,6 +53,7 @@ impl fmt::Display for Problem {
             Problem::NotANumber => f.write_str("not a number"),
             Problem::NotFinite => f.write_str("must be finite"),
             Problem::NotWhole => f.write_str("must be a whole number"),
+            Problem::NotPositive => f.write_str("must be above 0"),
             Problem::TooSmall { least } => write!(f, "must be at least {least}"),
             Problem::TooLarge { most } => write!(f, "too large: the most is {most}"),
             Problem::TooLong => write!(f, "too long: the most is {} seconds", u64::MAX),
@@ -380,10 +383,10 @@ fn duration_as(text: &str, expected: Expected, positive: bool) -> Result<Duratio
     }
     let lower = trimmed.to_ascii_lowercase();
     if matches!(lower.trim_start_matches(['+', '-']), "inf" | "infinity") {
-        return Err(fail(if lower.starts_with('-') {
-            Problem::TooSmall {
-                least: "0".into(),
-            }
+        return Err(fail(if lower.starts_with('-') && positive {
+            Problem::NotPositive
+        } else if lower.starts_with('-') {
+            Problem::TooSmall { least: "0".into() }
         } else {
             Problem::NotFinite
         }));
@@ -403,9 +406,7 @@ fn duration_as(text: &str, expected: Expected, positive: bool) -> Result<Duratio
         let decimal = Decimal::parse(number).map_err(fail)?;
         if decimal.negative && !decimal.is_zero() {
             return Err(fail(if positive {
-                Problem::TooSmall {
-                    least: "0 (it must be positive)".into(),
-                }
+                Problem::NotPositive
             } else {
                 Problem::TooSmall { least: "0".into() }
             }));
@@ -419,9 +420,7 @@ fn duration_as(text: &str, expected: Expected, positive: bool) -> Result<Duratio
     let seconds = u64::try_from(nanos / 1_000_000_000).map_err(|_| fail(Problem::TooLong))?;
     let duration = Duration::new(seconds, (nanos % 1_000_000_000) as u32);
     if positive && duration.is_zero() {
-        return Err(fail(Problem::TooSmall {
-            least: "1ns (it must be positive)".into(),
-        }));
+        return Err(fail(Problem::NotPositive));
     }
     Ok(duration)
 }
@@ -506,9 +505,7 @@ pub fn fraction(text: &str) -> Result<f64, ValueError> {
         .parse()
         .map_err(|_| fail(Problem::NotANumber))?;
     if decimal.negative || decimal.is_zero() || value <= 0.0 {
-        return Err(fail(Problem::TooSmall {
-            least: "a number above 0".into(),
-        }));
+        return Err(fail(Problem::NotPositive));
     }
     if value > 1.0 {
         return Err(fail(Problem::TooLarge { most: "1".into() }));
@@ -564,7 +561,10 @@ mod tests {
             ("12e-1", Problem::NotWhole),
             ("5e-1", Problem::NotWhole),
             ("1e-999999", Problem::NotWhole),
-            ("1.000000000000000000000000000000000000000001", Problem::NotWhole),
+            (
+                "1.000000000000000000000000000000000000000001",
+                Problem::NotWhole,
+            ),
             ("1e30", large()),
             ("18446744073709551616", large()),
             ("1e999999999999", large()),
@@ -660,8 +660,9 @@ mod tests {
             assert_eq!(problem(duration(text)), expected, "{text}");
         }
         for zero_or_less in ["0", "0s", "-5", "-5s", "0.1ns", "-inf"] {
-            assert!(
-                matches!(problem(duration(zero_or_less)), Problem::TooSmall { .. }),
+            assert_eq!(
+                problem(duration(zero_or_less)),
+                Problem::NotPositive,
                 "{zero_or_less}"
             );
         }

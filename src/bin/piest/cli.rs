@@ -13,12 +13,13 @@ use piest::plan::DEFAULT_CHUNK_SIZE;
 
 pub mod parse;
 
-pub use parse::{SeedArg, ShardArg, WorkerList};
+pub use parse::{ShardArg, WorkerList};
 use parse::{
-    parse_age, parse_chunk_range, parse_chunk_size, parse_darts, parse_fraction, parse_max_time,
-    parse_plot_path, parse_runs, parse_seed, parse_shard, parse_size, parse_target_error,
-    parse_trials, parse_u64_seed, parse_warmup, parse_worker_list, parse_workers,
+    parse_chunk_range, parse_darts, parse_runs, parse_shard, parse_target_error, parse_warmup,
+    parse_worker_list, plot_path,
 };
+pub use piest::values::Seed;
+use piest::values::{age, count, duration, fraction, seed, size, whole, workers};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,19 +46,43 @@ A run stopped by --target-error or --max-time equals the fixed run of the trials
 Exit status 5: the target error was not reached before the --trials cap or the --max-time budget.
 
 Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot, merge files) may start with ~/ for
-$HOME.
+$HOME.";
 
-Environment:
-  PIEST_CACHE_DIR     the cache directory when --cache-dir is not given
-  PIEST_KERNEL        auto (default), scalar, portable, avx2, avx512 or neon: force a sampling
-                      kernel (one this CPU cannot run is refused); all give identical counts,
-                      `--json` reports which one ran
-  PIEST_SHARD_COUNT   the shard count for --shard auto (required in a Kubernetes Indexed Job:
-                      set it to `completions`); it keeps a retried Slurm task its index";
+/// The end of `piest --help`: [`EXAMPLES`], then the environment variables from
+/// [`crate::config::VARIABLES`] (piest's own in full, the rest by name).
+fn after_help() -> String {
+    const INDENT: usize = 22;
+    const WIDTH: usize = 100;
+    let mut text = format!("{EXAMPLES}\n\nEnvironment:\n");
+    let (own, others): (Vec<_>, Vec<_>) = crate::config::VARIABLES
+        .iter()
+        .partition(|(name, _)| name.starts_with("PIEST_"));
+    for (name, meaning) in own {
+        let mut line = format!("  {name:<w$}", w = INDENT - 2);
+        for word in meaning.split_whitespace() {
+            if line.len() + 1 + word.len() > WIDTH && line.trim().len() > name.len() {
+                text.push_str(line.trim_end());
+                text.push('\n');
+                line = " ".repeat(INDENT);
+            } else if !line.ends_with(' ') {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    let names: Vec<&str> = others.iter().map(|(name, _)| *name).collect();
+    text.push_str(&format!(
+        "  Also read: {} (see `piest man`)",
+        names.join(", ")
+    ));
+    text
+}
 
 /// piest: a fast, reproducible Monte Carlo estimate of π with its standard error and 95% interval.
 #[derive(Debug, Parser)]
-#[command(name = "piest", version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+#[command(name = "piest", version, after_help = after_help(), args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// The estimate's options (used when no subcommand is given).
     #[command(flatten)]
@@ -72,20 +97,37 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Number of random points to throw (per run, for a sweep): a positive whole number, written
-    /// 100000000, 100_000_000, 1e8 or 2.5e9. Default 1e8 (2000 for `piest darts`); with
-    /// --target-error or --max-time, no limit unless given [example: --trials 1e9]
-    #[arg(short = 'n', long, value_name = "N", value_parser = parse_trials, allow_hyphen_values = true)]
+    /// 100000000, 100_000_000, 1e8 or 2.5e9. Default 1e8; with --target-error or --max-time, no
+    /// limit unless given [example: --trials 1e9]
+    #[arg(short = 'n', long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
     pub trials: Option<u64>,
 
-    /// Seed of the random streams: a whole number (default 0, so a repeat run gives the same
-    /// answer) or `random` for a fresh one from the OS, shown in the report [example: --seed 42]
-    #[arg(short, long, value_name = "SEED|random", default_value = "0", value_parser = parse_seed, allow_hyphen_values = true)]
-    pub seed: SeedArg,
+    /// The seed.
+    #[command(flatten)]
+    pub seed: SeedArgs,
 
+    /// The chunk size.
+    #[command(flatten)]
+    pub chunk: ChunkArgs,
+}
+
+/// `--seed`, shared by every command that draws random streams.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Seed of the random streams: a whole number (default 0, so a repeat run gives the same
+    /// answer; 1e3 and 1_000 are 1000) or `random` for a fresh one from the OS, shown in the
+    /// report or on stderr [example: --seed 42]
+    #[arg(short, long, value_name = "SEED|random", default_value = "0", value_parser = seed, allow_hyphen_values = true)]
+    pub seed: Seed,
+}
+
+/// `--chunk-size`, shared by every command whose random streams are cut into chunks.
+#[derive(Debug, Args)]
+pub struct ChunkArgs {
     /// Trials per chunk, the unit of parallel work and of random streams (default 4194304 =
-    /// 2^22). Part of what determines the answer; a run cannot keep more workers busy than it has
-    /// chunks [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
+    /// 2^22). Part of what determines the answer (and which darts or words come first); a run
+    /// cannot keep more workers busy than it has chunks [example: --chunk-size 1e6]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = count, allow_hyphen_values = true)]
     pub chunk_size: u64,
 }
 
@@ -98,7 +140,7 @@ pub struct EstimateArgs {
 
     /// Worker threads (default: the number of available cores). Changes the speed, never the
     /// answer [example: --workers 4]
-    #[arg(short, long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
+    #[arg(short, long, value_name = "N", value_parser = workers, allow_hyphen_values = true)]
     pub workers: Option<NonZeroUsize>,
 
     /// Print one JSON object on stdout instead of text [example: --json]
@@ -130,15 +172,15 @@ pub struct EstimateArgs {
     #[arg(long, value_name = "E", value_parser = parse_target_error, allow_hyphen_values = true)]
     pub target_error: Option<f64>,
 
-    /// Stop at whole chunks once this much time has passed (30s, 2m, 1h, or a number of
-    /// seconds); at least one chunk is always counted. The answer equals the fixed run of the
+    /// Stop at whole chunks once this much time has passed (30s, 2m, 1h 30m, 1e3ms, or a
+    /// number of seconds such as 90 or 1e3); at least one chunk is always counted. The answer equals the fixed run of the
     /// trials it reports, but how many that is depends on the machine [example: --max-time 30s]
-    #[arg(long, value_name = "DURATION", value_parser = parse_max_time, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub max_time: Option<Duration>,
 
     /// Also draw the estimate and its 95% band against trials (log axis) into an SVG file
     /// [example: --plot convergence.svg]
-    #[arg(long, value_name = "FILE.svg", value_parser = parse_plot_path)]
+    #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
     pub plot: Option<PathBuf>,
 
     /// How the result cache is used.
@@ -241,17 +283,16 @@ pub struct DartsArgs {
     #[arg(short = 'n', long, value_name = "N", default_value = "2000", value_parser = parse_darts, allow_hyphen_values = true)]
     pub trials: u64,
 
-    /// Seed of the random streams, as for an estimate [example: --seed 42]
-    #[arg(short, long, value_name = "SEED|random", default_value = "0", value_parser = parse_seed, allow_hyphen_values = true)]
-    pub seed: SeedArg,
+    /// The seed.
+    #[command(flatten)]
+    pub seed: SeedArgs,
 
-    /// Trials per chunk, as for an estimate: which darts come first depends on it
-    /// [example: --chunk-size 500]
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
-    pub chunk_size: u64,
+    /// The chunk size.
+    #[command(flatten)]
+    pub chunk: ChunkArgs,
 
     /// The SVG file to draw (required) [example: --plot darts.svg]
-    #[arg(long, value_name = "FILE.svg", value_parser = parse_plot_path)]
+    #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
     pub plot: Option<PathBuf>,
 }
 
@@ -302,7 +343,7 @@ pub struct ScaleArgs {
 
     /// Also draw measured speed-up against ideal and Amdahl's law into an SVG file
     /// [example: --plot scale.svg]
-    #[arg(long, value_name = "FILE.svg", value_parser = parse_plot_path)]
+    #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
     pub plot: Option<PathBuf>,
 }
 
@@ -313,9 +354,9 @@ pub struct CacheArgs {
     #[command(subcommand)]
     pub action: CacheAction,
 
-    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory);
-    /// given here or after the action, not both [example: --cache-dir /tmp/piest]
-    #[arg(long, value_name = "DIR")]
+    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory),
+    /// before or after the action, once [example: --cache-dir /tmp/piest]
+    #[arg(long, value_name = "DIR", global = true)]
     pub cache_dir: Option<PathBuf>,
 
     /// Print one JSON object instead of text [example: --json]
@@ -328,9 +369,9 @@ pub struct CacheArgs {
 pub enum CacheAction {
     /// Show the cache directory, its entries, bytes, chunks and trials covered
     /// [example: piest cache info]
-    Info(CacheDirArg),
+    Info,
     /// Remove every cache entry, without asking [example: piest cache clear]
-    Clear(CacheDirArg),
+    Clear,
     /// Remove entries unused for longer than --older-than, then the least recently used until
     /// the cache takes at most --max-size [example: piest cache prune --max-size 50MB]
     Prune(PruneArgs),
@@ -342,84 +383,76 @@ pub enum CacheAction {
 /// Options of `piest cache verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The cache directory.
-    #[command(flatten)]
-    pub dir: CacheDirArg,
-
-    /// Fraction of the cached spans to recompute, above 0 and at most 1 (default 1: all)
-    /// [example: --sample 0.1]
-    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
+    /// Fraction of the cached spans to recompute, above 0 and at most 1 (default 1: all); a
+    /// sample that picks no span is refused [example: --sample 0.1]
+    #[arg(long, value_name = "FRACTION", value_parser = fraction, allow_hyphen_values = true)]
     pub sample: Option<f64>,
 
     /// Seed of the sample's choice: the same seed picks the same spans of the same cache
     /// [example: --sample-seed 7]
-    #[arg(long, value_name = "SEED", default_value = "0", value_parser = parse_u64_seed)]
+    #[arg(long, value_name = "SEED", default_value = "0", value_parser = |s: &str| whole(s, 0, u64::MAX), allow_hyphen_values = true)]
     pub sample_seed: u64,
 
     /// Worker threads (default: the number of available cores) [example: --workers 4]
-    #[arg(short, long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
+    #[arg(short, long, value_name = "N", value_parser = workers, allow_hyphen_values = true)]
     pub workers: Option<NonZeroUsize>,
-}
-
-impl CacheAction {
-    /// The `--cache-dir` given after the action, if any.
-    pub fn cache_dir(&self) -> Option<&std::path::Path> {
-        match self {
-            CacheAction::Info(dir) | CacheAction::Clear(dir) => dir.cache_dir.as_deref(),
-            CacheAction::Prune(prune) => prune.dir.cache_dir.as_deref(),
-            CacheAction::Verify(verify) => verify.dir.cache_dir.as_deref(),
-        }
-    }
-}
-
-/// `--cache-dir` after a cache action (`piest cache info --cache-dir DIR`). It is a second
-/// argument rather than a global one so that giving it on both sides of the action, with two
-/// values, can be refused instead of one silently winning.
-#[derive(Debug, Default, Args)]
-pub struct CacheDirArg {
-    /// Result cache directory (default: $PIEST_CACHE_DIR, else the platform cache directory)
-    /// [example: --cache-dir /tmp/piest]
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
 }
 
 /// Options of `piest cache prune` (at least one is required).
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// The cache directory.
-    #[command(flatten)]
-    pub dir: CacheDirArg,
-
     /// Largest total size to keep: 50MB, 1.5GB (powers of 1000), 500KiB, 1GiB (powers of 1024)
-    /// or plain bytes [example: --max-size 50MB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, allow_hyphen_values = true)]
+    /// or plain bytes (1e9); it must come to whole bytes [example: --max-size 50MB]
+    #[arg(long, value_name = "SIZE", value_parser = size, allow_hyphen_values = true)]
     pub max_size: Option<u64>,
 
     /// Remove entries not used for longer than this: 30d, 12h, 90min, 2w [example: --older-than 30d]
-    #[arg(long, value_name = "AGE", value_parser = parse_age, allow_hyphen_values = true)]
+    #[arg(long, value_name = "AGE", value_parser = age, allow_hyphen_values = true)]
     pub older_than: Option<Duration>,
+}
+
+/// Refuses `--cache-dir` given more than once on a `piest cache` command line. The flag is
+/// global to the actions, and clap keeps only the occurrence after the action: two values must
+/// not let one silently win, so the words of the command line are counted here.
+pub fn cache_dir_once<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Result<(), String> {
+    let given = args
+        .into_iter()
+        .take_while(|arg| arg != "--")
+        .filter(|arg| {
+            arg == "--cache-dir"
+                || arg
+                    .to_str()
+                    .is_some_and(|arg| arg.starts_with("--cache-dir="))
+        })
+        .count();
+    if given > 1 {
+        return Err(format!(
+            "--cache-dir given {given} times: give it once, before or after the action"
+        ));
+    }
+    Ok(())
 }
 
 /// Options of `piest stream`.
 #[derive(Debug, Args)]
 pub struct StreamArgs {
-    /// Seed whose streams to write [example: --seed 42]
-    #[arg(short, long, default_value = "0", value_parser = parse_u64_seed)]
-    pub seed: u64,
+    /// The seed.
+    #[command(flatten)]
+    pub seed: SeedArgs,
 
     /// Chunks to write: `A..B` (B excluded), `A..=B`, `A..` (no end) or one index `A`
     /// [example: --chunks 0..16]
-    #[arg(long, value_name = "RANGE", default_value = "0..", value_parser = parse_chunk_range)]
+    #[arg(long, value_name = "RANGE", default_value = "0..", value_parser = parse_chunk_range, allow_hyphen_values = true)]
     pub chunks: Range<u64>,
 
     /// Stop after this many words in all (default: every word of the chunks)
     /// [example: --words 1e9]
-    #[arg(long, value_name = "N", value_parser = parse_trials)]
+    #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
     pub words: Option<u64>,
 
-    /// Trials (words) per chunk, as for an estimate [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = parse_chunk_size, allow_hyphen_values = true)]
-    pub chunk_size: u64,
+    /// The chunk size.
+    #[command(flatten)]
+    pub chunk: ChunkArgs,
 }
 
 /// Examples shown at the end of `piest scale --help`.
@@ -472,8 +505,8 @@ mod tests {
         };
         for run in [&estimate.estimate.run, &scale.run] {
             assert_eq!(run.trials, Some(2_500_000_000));
-            assert_eq!(run.seed, SeedArg::Fixed(7));
-            assert_eq!(run.chunk_size, 1_000_000);
+            assert_eq!(run.seed.seed, Seed::Fixed(7));
+            assert_eq!(run.chunk.chunk_size, 1_000_000);
         }
     }
 }

@@ -17,8 +17,8 @@ use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
 use crate::cli::{
-    CacheArgs, CacheFlags, DartsArgs, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, SeedArg,
-    ShardArg, WorkerList,
+    CacheArgs, CacheFlags, DartsArgs, EstimateArgs, PruneArgs, RunArgs, ScaleArgs, Seed, ShardArg,
+    WorkerList,
 };
 
 /// Trials of an estimate or a sweep when `--trials` is not given (and no target or budget is).
@@ -29,7 +29,8 @@ pub const DEFAULT_TRIALS: u64 = 100_000_000;
 pub const VARIABLES: &[(&str, &str)] = &[
     (
         "PIEST_CACHE_DIR",
-        "The result cache directory when --cache-dir is not given (a leading ~/ means $HOME).",
+        "The result cache directory when --cache-dir is not given (a leading ~/ means $HOME; \
+         any bytes a path may hold).",
     ),
     (
         "PIEST_KERNEL",
@@ -80,7 +81,8 @@ pub struct Env {
     /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest` on
     /// Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
     pub platform_cache: Option<PathBuf>,
-    /// The home directory (`$HOME`, else the OS's record of the user): what a leading `~`
+    /// The home directory (`$HOME` if set and not empty, else the OS's record of the user): what
+    /// a leading `~`
     /// in a path the user gives stands for.
     pub home: Option<PathBuf>,
     /// The scheduler's and MPI launcher's variables that are set, by name
@@ -89,18 +91,45 @@ pub struct Env {
 }
 
 impl Env {
-    /// Reads every variable piest looks at.
-    pub fn read() -> Self {
-        Env {
-            kernel: std::env::var("PIEST_KERNEL").ok(),
-            cache_dir: std::env::var_os("PIEST_CACHE_DIR"),
-            platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
-            home: dirs::home_dir(),
-            scheduler: piest::scheduler::ALL_VARS
-                .iter()
-                .filter_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
-                .collect(),
+    /// Reads every variable piest looks at, from the process environment.
+    pub fn read() -> Result<Self, UsageError> {
+        Env::from_vars(&|name| std::env::var_os(name))
+    }
+
+    /// Reads every variable piest looks at through `var` (the process environment in
+    /// [`Env::read`], a table in tests). A variable read as text (not a path) that is not valid
+    /// UTF-8 is a usage error naming it, never silently ignored.
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<OsString>) -> Result<Self, UsageError> {
+        let text = |name: &str| -> Result<Option<String>, UsageError> {
+            var(name)
+                .map(|value| {
+                    value.into_string().map_err(|value| {
+                        UsageError(format!(
+                            "{name} is not valid UTF-8 ('{}'): set it to text such as the \
+                             documented values, or unset it",
+                            value.to_string_lossy()
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let mut scheduler = Vec::new();
+        for name in piest::scheduler::ALL_VARS {
+            if let Some(value) = text(name)? {
+                scheduler.push((name, value));
+            }
         }
+        let home = var("HOME")
+            .filter(|home| !home.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir);
+        Ok(Env {
+            kernel: text("PIEST_KERNEL")?,
+            cache_dir: var("PIEST_CACHE_DIR"),
+            platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
+            home,
+            scheduler,
+        })
     }
 
     /// The value of a scheduler or launcher variable read by [`Env::read`].
@@ -217,10 +246,13 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
     } else {
         args.run.trials.unwrap_or(DEFAULT_TRIALS)
     };
-    let plan = Plan::new(trials, args.run.chunk_size).map_err(|e| UsageError(e.to_string()))?;
-    if let Some(path) = &args.plot {
-        check_plot_directory(path)?;
-    }
+    let plan =
+        Plan::new(trials, args.run.chunk.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let plot = args
+        .plot
+        .as_deref()
+        .map(|path| plot_path(path, env))
+        .transpose()?;
     let launch = Launch::from_env(&|name| env.scheduler_var(name));
     let mode = mode(args.shard, &launch, env)?;
     if mode == Mode::Mpi && !limits.is_fixed() {
@@ -235,7 +267,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
     let workers = args
         .workers
         .unwrap_or_else(|| launch.threads_per_task(default_workers()));
-    let (seed, random_seed) = resolve_seed(args.run.seed);
+    let (seed, random_seed) = resolve_seed(args.run.seed.seed);
     let format = if args.json {
         Format::Json
     } else if args.quiet {
@@ -258,7 +290,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         mode,
         limits,
         capped: args.run.trials.is_some(),
-        plot: args.plot.clone(),
+        plot,
     })
 }
 
@@ -313,13 +345,14 @@ pub struct DartsConfig {
 }
 
 /// Builds the [`DartsConfig`] of `piest darts`.
-pub fn darts_config(args: &DartsArgs) -> Result<DartsConfig, UsageError> {
-    let plan = Plan::new(args.trials, args.chunk_size).map_err(|e| UsageError(e.to_string()))?;
-    let plot = args.plot.clone().ok_or_else(|| {
+pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageError> {
+    let plan =
+        Plan::new(args.trials, args.chunk.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    let plot = args.plot.as_deref().ok_or_else(|| {
         UsageError("piest darts draws a picture: name its file with --plot FILE.svg".into())
     })?;
-    check_plot_directory(&plot)?;
-    let (seed, random_seed) = resolve_seed(args.seed);
+    let plot = plot_path(plot, env)?;
+    let (seed, random_seed) = resolve_seed(args.seed.seed);
     Ok(DartsConfig {
         plan,
         seed,
@@ -363,22 +396,15 @@ pub fn cache_choice(flags: &CacheFlags, env: &Env) -> Result<CacheChoice, UsageE
     })
 }
 
-/// The directory `piest cache ...` works on: `--cache-dir` (before or after the action, not
-/// both with different values), else `PIEST_CACHE_DIR`, else the default.
+/// The directory `piest cache ...` works on: `--cache-dir`, else `PIEST_CACHE_DIR`, else the
+/// default.
 pub fn cache_dir(args: &CacheArgs, env: &Env) -> Result<PathBuf, UsageError> {
-    let flag = match (args.cache_dir.as_deref(), args.action.cache_dir()) {
-        (Some(before), Some(after)) if before != after => {
-            return Err(UsageError(format!(
-                "--cache-dir given twice ('{}' before the action, '{}' after it): give one",
-                before.display(),
-                after.display()
-            )));
-        }
-        (before, after) => before.or(after),
-    };
-    env.cache_location(flag)?.ok_or_else(|| {
-        UsageError("no cache directory (no home directory is known): use --cache-dir DIR".into())
-    })
+    env.cache_location(args.cache_dir.as_deref())?
+        .ok_or_else(|| {
+            UsageError(
+                "no cache directory (no home directory is known): use --cache-dir DIR".into(),
+            )
+        })
 }
 
 /// The limits of `piest cache prune`: at least one of size and age.
@@ -425,15 +451,12 @@ pub struct ScaleConfig {
 pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageError> {
     let plan = plan(&args.run)?;
     let cores = default_workers();
-    let plot = match &args.plot {
-        Some(path) => {
-            let path = env.expand_home(path, "--plot")?;
-            check_plot_directory(&path)?;
-            Some(path)
-        }
-        None => None,
-    };
-    let (seed, random_seed) = resolve_seed(args.run.seed);
+    let plot = args
+        .plot
+        .as_deref()
+        .map(|path| plot_path(path, env))
+        .transpose()?;
+    let (seed, random_seed) = resolve_seed(args.run.seed.seed);
     let format = if args.json {
         ScaleFormat::Json
     } else if args.csv {
@@ -480,8 +503,13 @@ pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZ
     counts.into_iter().filter_map(NonZeroUsize::new).collect()
 }
 
-/// Refuses a `--plot` path whose directory does not exist.
-fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
+/// The `--plot` file with `~` expanded, checked before the run: its directory exists, and it is
+/// a regular file or does not exist yet. A FIFO, a device or a socket is refused without being
+/// opened, so no command can block in `open()` before its signal handlers can end it; a
+/// regular file is opened for writing (not truncated, removed again if new), so a plot that
+/// cannot be written is known before a long run rather than after it.
+pub fn plot_path(path: &Path, env: &Env) -> Result<PathBuf, UsageError> {
+    let path = env.expand_home(path, "--plot")?;
     let invalid = |why: String| UsageError(format!("invalid --plot '{}': {why}", path.display()));
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
         && !dir.is_dir()
@@ -491,23 +519,29 @@ fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
             dir.display()
         )));
     }
-    if path.is_dir() {
-        return Err(invalid("it is a directory".into()));
-    }
-    // A plot that cannot be written is worth knowing before a long run, not after it: open the
-    // file for writing now (without truncating it), and remove it again if it is new.
-    let existed = path.exists();
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-    {
+    let existed = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => return Err(invalid("it is a directory".into())),
+        Ok(meta) if !meta.is_file() => {
+            return Err(invalid(
+                "it is not a regular file (a FIFO, device or socket): name an .svg file to write"
+                    .into(),
+            ));
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(invalid(format!("cannot be read: {e}"))),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    // Should the path become a FIFO after the check, opening it still does not block.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    match options.open(&path) {
         Ok(_) => {
             if !existed {
-                let _ = std::fs::remove_file(path);
+                let _ = std::fs::remove_file(&path);
             }
-            Ok(())
+            Ok(path)
         }
         Err(e) => Err(invalid(format!("cannot be written: {e}"))),
     }
@@ -515,15 +549,15 @@ fn check_plot_directory(path: &Path) -> Result<(), UsageError> {
 
 /// The chunk plan of `--trials` and `--chunk-size`.
 fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
-    Plan::new(run.trials.unwrap_or(DEFAULT_TRIALS), run.chunk_size)
+    Plan::new(run.trials.unwrap_or(DEFAULT_TRIALS), run.chunk.chunk_size)
         .map_err(|e| UsageError(e.to_string()))
 }
 
 /// The seed to use, and whether it was drawn from the OS (`--seed random`).
-fn resolve_seed(seed: SeedArg) -> (u64, bool) {
+pub fn resolve_seed(seed: Seed) -> (u64, bool) {
     match seed {
-        SeedArg::Fixed(seed) => (seed, false),
-        SeedArg::Random => (rand::random(), true),
+        Seed::Fixed(seed) => (seed, false),
+        Seed::Random => (rand::random(), true),
     }
 }
 
@@ -628,42 +662,85 @@ mod tests {
         assert!(err.contains("PIEST_CACHE_DIR '~/x'"), "{err}");
     }
 
+    /// `Env::from_vars` over a table, recording every name it asks for.
+    fn env_from(table: &[(&str, OsString)]) -> (Result<Env, UsageError>, Vec<String>) {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let env = Env::from_vars(&|name| {
+            asked.borrow_mut().push(name.to_owned());
+            table
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        });
+        (env, asked.into_inner())
+    }
+
+    /// Whether `name` is documented in [`VARIABLES`], as a row or in a row's meaning.
+    fn documented(name: &str) -> bool {
+        VARIABLES
+            .iter()
+            .any(|(v, meaning)| *v == name || meaning.contains(name))
+    }
+
     #[test]
-    fn every_variable_read_is_documented() {
-        let source = include_str!("config.rs");
-        let read_fn = source
-            .split("pub fn read() -> Self {")
-            .nth(1)
-            .and_then(|rest| rest.split("\n    }\n").next())
-            .expect("Env::read");
-        for call in ["var(\"", "var_os(\""] {
-            for quoted in read_fn.split(call).skip(1) {
-                let name = quoted.split('"').next().unwrap_or_default();
-                assert!(
-                    VARIABLES.iter().any(|(v, _)| *v == name),
-                    "{name} is read but not in VARIABLES"
-                );
-            }
+    fn every_variable_read_is_documented_and_every_documented_one_is_read() {
+        let (_, asked) = env_from(&[]);
+        for name in &asked {
+            assert!(documented(name), "{name} is read but not in VARIABLES");
         }
-        // The variables `dirs` reads for the default cache location and the home directory.
-        for name in ["PIEST_CACHE_DIR", "PIEST_KERNEL", "XDG_CACHE_HOME", "HOME"] {
-            assert!(VARIABLES.iter().any(|(v, _)| *v == name), "{name}");
-        }
-        // The scheduler's and launchers' variables, each named in the table.
-        for name in piest::scheduler::ALL_VARS {
+        // XDG_CACHE_HOME is read by `dirs` for the platform's cache location (tested through
+        // the binary in tests/edges.rs); every other row is asked for here.
+        for (name, _) in VARIABLES.iter().filter(|(n, _)| *n != "XDG_CACHE_HOME") {
             assert!(
-                VARIABLES
-                    .iter()
-                    .any(|(v, meaning)| *v == name || meaning.contains(name)),
-                "{name} is read but not in VARIABLES"
+                asked.iter().any(|a| a == name),
+                "{name} is documented but not read"
             );
         }
     }
 
     #[test]
+    fn each_variable_set_is_seen() {
+        let value = |text: &str| OsString::from(text);
+        for name in piest::scheduler::ALL_VARS {
+            let (env, _) = env_from(&[(name, value("3"))]);
+            assert_eq!(
+                env.unwrap().scheduler_var(name).as_deref(),
+                Some("3"),
+                "{name}"
+            );
+        }
+        let (env, _) = env_from(&[
+            ("PIEST_KERNEL", value("scalar")),
+            ("PIEST_CACHE_DIR", value("/c")),
+            ("HOME", value("/home/ada")),
+        ]);
+        let env = env.unwrap();
+        assert_eq!(env.kernel.as_deref(), Some("scalar"));
+        assert_eq!(env.cache_dir, Some(value("/c")));
+        assert_eq!(env.home, Some(PathBuf::from("/home/ada")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_text_variable_that_is_not_utf8_is_refused_by_name() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(vec![b's', 0xff]);
+        for name in ["PIEST_KERNEL", "PIEST_SHARD_COUNT", "SLURM_ARRAY_TASK_ID"] {
+            let (env, _) = env_from(&[(name, bad())]);
+            let err = env.unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{name} is not valid UTF-8")),
+                "{err}"
+            );
+        }
+        // A path is a path: the cache directory may hold any bytes.
+        let (env, _) = env_from(&[("PIEST_CACHE_DIR", bad())]);
+        assert_eq!(env.unwrap().cache_dir, Some(bad()));
+    }
+
+    #[test]
     fn prune_needs_a_limit() {
         let args = |max_size, older_than| PruneArgs {
-            dir: Default::default(),
             max_size,
             older_than,
         };

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use clap::CommandFactory;
 
-use crate::cli::{self, Cli};
+use crate::cli::Cli;
 use crate::exit::ExitStatus;
 use crate::output::{self, stderr_line};
 
@@ -73,7 +73,7 @@ pub fn clap_failure(err: &clap::Error) -> ExitStatus {
 /// The message for a word on the command line that is neither a flag, a flag's value nor a
 /// subcommand: a number is most likely a trial count.
 fn stray_word(word: &str) -> String {
-    if cli::parse::parse_count(word).is_ok() {
+    if piest::values::count(word).is_ok() {
         format!(
             "unexpected argument '{word}' found; to set the number of trials, use '--trials {word}'"
         )

@@ -38,11 +38,11 @@ pub fn run(args: &CacheArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<(
         }
     }
     let text = match &args.action {
-        CacheAction::Info(_) => {
+        CacheAction::Info => {
             let info = cache.info_cancellable(cancel)?;
             render(args.json, &info, output::cache::info)
         }
-        CacheAction::Clear(_) => {
+        CacheAction::Clear => {
             let cleared = cache.clear_cancellable(cancel)?;
             render(args.json, &cleared, output::cache::cleared)
         }
@@ -60,6 +60,17 @@ pub fn run(args: &CacheArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<(
                 kernel: config::kernel_from_env(env.kernel.as_deref())?,
             };
             let report = cache.verify(&options, cancel)?;
+            if report.spans == 0 && report.entries > 0 {
+                // A sample so small that it picked nothing checked nothing: not "all agree".
+                return Err(config::UsageError(format!(
+                    "--sample {} picked none of the cached spans of {} entr{}, so nothing was \
+                     checked: give a larger fraction (1 checks every span)",
+                    options.fraction,
+                    report.entries,
+                    if report.entries == 1 { "y" } else { "ies" }
+                ))
+                .into());
+            }
             let text = render(args.json, &report, output::cache::verified);
             write_stdout(text.as_bytes())?;
             return match report.differences.len() {

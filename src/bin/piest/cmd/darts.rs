@@ -4,12 +4,12 @@
 use anyhow::Context;
 
 use crate::cli::DartsArgs;
-use crate::config;
+use crate::config::{self, Env};
 use crate::output::{self, stderr_line};
 
 /// Throws the darts `args` describe and draws them into the `--plot` file.
-pub fn run(args: &DartsArgs) -> anyhow::Result<()> {
-    let config = config::darts_config(args)?;
+pub fn run(args: &DartsArgs, env: &Env) -> anyhow::Result<()> {
+    let config = config::darts_config(args, env)?;
     if config.random_seed {
         stderr_line(&format!("piest: using random seed {}", config.seed));
     }
