@@ -4,25 +4,24 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use common::{Piest, assert_usage_errors, json_of};
 use serde_json::Value;
 
-/// Runs `piest ARGS` in `env` with `HOME` set to `home` and the working directory `cwd`, and
-/// without `PIEST_CACHE_DIR` unless `cache_var` names one; asserts success, returns stdout.
-fn run_at_home(
-    env: &Piest,
-    home: &Path,
-    cwd: &Path,
-    cache_var: Option<&str>,
-    args: &[&str],
-) -> String {
+/// Runs `piest ARGS` with `HOME` set to a fresh folder and the working directory another, with
+/// `PIEST_CACHE_DIR` set to `cache_var` or unset; asserts success and that no folder named `~`
+/// was made, and returns the home folder and stdout.
+fn run_at_home(env: &Piest, cache_var: Option<&str>, args: &[&str]) -> (PathBuf, String) {
+    let home = env.dir.path().join("home");
+    let cwd = env.dir.path().join("cwd");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
     let mut cmd = env.std_cmd();
-    cmd.env("HOME", home)
+    cmd.env("HOME", &home)
         .env_remove("XDG_CACHE_HOME")
-        .current_dir(cwd);
+        .current_dir(&cwd);
     match cache_var {
         Some(value) => cmd.env("PIEST_CACHE_DIR", value),
         None => cmd.env_remove("PIEST_CACHE_DIR"),
@@ -30,91 +29,206 @@ fn run_at_home(
     let out = cmd.args(args).output().expect("run piest");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{args:?}: {stderr}");
-    // (A sweep this short warns that it is too short to time; that is not the point here.)
     assert!(
-        !stderr
-            .lines()
-            .any(|l| l.contains("warning") && l.contains("cache")),
-        "{args:?}: {stderr}"
+        !cwd.join("~").exists(),
+        "{args:?}: a folder named ~ was made"
     );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    (home, String::from_utf8(out.stdout).expect("UTF-8"))
+}
+
+/// Every path-valued flag and variable, as (command, flag or variable): the list the `~` tests
+/// below are made from, and that [`every_path_flag_has_a_tilde_test`] checks against `--help`.
+const PATH_INPUTS: &[(&str, &str)] = &[
+    ("", "--cache-dir"),
+    ("", "--plot"),
+    ("", "PIEST_CACHE_DIR"),
+    ("cache", "--cache-dir"),
+    ("cache info", "--cache-dir"),
+    ("darts", "--plot"),
+    ("scale", "--plot"),
+    ("merge", "FILE"),
+];
+
+/// One test per entry of [`PATH_INPUTS`]: `~/` in it is `$HOME/`, never a folder named `~`.
+macro_rules! tilde_tests {
+    ($($name:ident: $command:literal $input:literal => $check:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                assert!(PATH_INPUTS.contains(&($command, $input)));
+                let check: fn(&Piest) = $check;
+                check(&Piest::new());
+            }
+        )*
+        /// The inputs the tests above cover.
+        const TESTED: &[(&str, &str)] = &[$(($command, $input)),*];
+    };
+}
+
+const TINY: [&str; 4] = ["-n", "1000", "--chunk-size", "100"];
+
+tilde_tests! {
+    tilde_in_estimate_cache_dir: "" "--cache-dir" => |env| {
+        let (home, _) = run_at_home(env, None, &[&TINY[..], &["--cache-dir=~/flag"]].concat());
+        assert!(home.join("flag").is_dir());
+    };
+    tilde_in_estimate_plot: "" "--plot" => |env| {
+        let (home, _) = run_at_home(env, None, &[&TINY[..], &["--no-cache", "--plot=~/e.svg"]].concat());
+        assert!(home.join("e.svg").is_file());
+    };
+    tilde_in_piest_cache_dir: "" "PIEST_CACHE_DIR" => |env| {
+        let (home, _) = run_at_home(env, Some("~/var"), &TINY);
+        assert!(home.join("var").is_dir());
+    };
+    tilde_in_cache_cache_dir_before_the_action: "cache" "--cache-dir" => |env| {
+        let (home, out) = run_at_home(env, None, &["cache", "--cache-dir=~/c", "info", "--json"]);
+        let info: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(info["dir"], home.join("c").display().to_string());
+    };
+    tilde_in_cache_cache_dir_after_the_action: "cache info" "--cache-dir" => |env| {
+        let (home, out) = run_at_home(env, None, &["cache", "info", "--json", "--cache-dir=~/c"]);
+        let info: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(info["dir"], home.join("c").display().to_string());
+    };
+    tilde_in_darts_plot: "darts" "--plot" => |env| {
+        let (home, _) = run_at_home(env, None, &["darts", "-n", "10", "--plot=~/d.svg"]);
+        assert!(home.join("d.svg").is_file());
+    };
+    tilde_in_scale_plot: "scale" "--plot" => |env| {
+        let args = ["scale", "-n", "1000", "-w", "1", "--runs", "1", "--warmup", "0", "--plot=~/p.svg"];
+        let (home, _) = run_at_home(env, None, &args);
+        assert!(home.join("p.svg").is_file());
+    };
+    tilde_in_merge_files: "merge" "FILE" => |env| {
+        let home = env.dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let (part, _) = json_of(env.std_cmd().args(["-n", "1000", "--shard", "0/1", "--no-cache", "--json"]));
+        std::fs::write(home.join("part.json"), part.to_string()).unwrap();
+        let (_, out) = run_at_home(env, None, &["merge", "--json", "~/part.json"]);
+        let merged: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(merged["trials"], 1000);
+    };
+}
+
+/// The path-valued flags `--help` shows (value names DIR, FILE, FILE.svg) of each command.
+fn path_flags_in_help(command: &str) -> Vec<(String, String)> {
+    let mut args: Vec<&str> = command.split_whitespace().collect();
+    args.push("--help");
+    let help = Piest::new().cmd().args(&args).output().unwrap().stdout;
+    let help = String::from_utf8_lossy(&help).into_owned();
+    let mut found = Vec::new();
+    for line in help.lines().map(str::trim) {
+        let is_path = ["<DIR>", "<FILE>", "<FILE.svg>", "[FILE]"]
+            .iter()
+            .any(|value| line.contains(value));
+        if !is_path {
+            continue;
+        }
+        let flag = line
+            .split([' ', ','])
+            .find(|word| word.starts_with("--"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| "FILE".to_owned());
+        found.push((command.to_owned(), flag));
+    }
+    found
 }
 
 #[test]
-fn a_leading_tilde_is_the_home_directory_in_every_path_and_never_a_folder() {
-    let env = Piest::new();
-    let home = env.dir.path().join("home");
-    let cwd = env.dir.path().join("cwd");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::create_dir_all(&cwd).unwrap();
-    let tiny = ["-n", "1000", "--chunk-size", "100"];
-
-    run_at_home(
-        &env,
-        &home,
-        &cwd,
-        None,
-        &[&tiny[..], &["--cache-dir=~/flag"]].concat(),
-    );
-    assert!(home.join("flag").is_dir(), "--cache-dir=~/flag");
-    run_at_home(&env, &home, &cwd, Some("~/var"), &tiny);
-    assert!(home.join("var").is_dir(), "PIEST_CACHE_DIR=~/var");
-    let info = run_at_home(
-        &env,
-        &home,
-        &cwd,
-        None,
-        &["cache", "info", "--json", "--cache-dir=~/flag"],
-    );
-    let info: Value = serde_json::from_str(&info).unwrap();
-    assert_eq!(info["dir"], home.join("flag").display().to_string());
-    run_at_home(
-        &env,
-        &home,
-        &cwd,
-        None,
-        &[
-            "scale",
-            "-n",
-            "1000",
-            "-w",
-            "1",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--plot=~/p.svg",
-        ],
-    );
-    assert!(home.join("p.svg").is_file(), "--plot=~/p.svg");
-    // A part file to merge, named with a quoted ~ (no shell expanded it).
-    let out = env
-        .std_cmd()
-        .env("HOME", &home)
-        .current_dir(&cwd)
-        .args(["merge", "~/missing-part.json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let expanded = home.join("missing-part.json").display().to_string();
-    assert!(stderr.contains(&expanded), "{stderr}");
-    assert!(!cwd.join("~").exists(), "a folder named ~ was created");
-
-    // Without a home directory, `~` cannot be expanded: a usage error, not a folder named `~`.
-    let out = env
-        .std_cmd()
-        .env_remove("HOME")
-        .current_dir(&cwd)
-        .args(["cache", "info", "--cache-dir=~/x"])
-        .output()
-        .unwrap();
-    // (Where the OS still names a home directory without HOME, `~` is that directory.)
-    if out.status.code() == Some(2) {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("cannot expand '~'"), "{stderr}");
+fn every_path_flag_has_a_tilde_test() {
+    for command in [
+        "",
+        "cache",
+        "cache info",
+        "cache clear",
+        "cache prune",
+        "cache verify",
+        "darts",
+        "scale",
+        "merge",
+        "stream",
+    ] {
+        for (command, flag) in path_flags_in_help(command) {
+            // The cache actions share one global --cache-dir: `cache info` stands for them all.
+            let command = if command.starts_with("cache ") {
+                "cache info".to_owned()
+            } else {
+                command
+            };
+            assert!(
+                TESTED.iter().any(|(c, f)| *c == command && *f == flag),
+                "`piest {command} {flag}` takes a path but has no ~ test"
+            );
+        }
     }
-    assert!(!cwd.join("~").exists(), "a folder named ~ was created");
+    // The help was read: the estimate's two path flags at least were found in it.
+    assert!(
+        path_flags_in_help("").len() >= 2,
+        "no path flag found in --help"
+    );
+    // And the help of the estimate names the variable that is a path.
+    assert!(TESTED.contains(&("", "PIEST_CACHE_DIR")));
+    assert_eq!(TESTED.len(), PATH_INPUTS.len());
+}
+
+#[test]
+fn a_home_that_does_not_exist_is_still_what_tilde_means() {
+    let env = Piest::new();
+    let home = env.dir.path().join("no-such-home");
+    let (v, _) = json_of(env.std_cmd().env("HOME", &home).args([
+        "cache",
+        "info",
+        "--json",
+        "--cache-dir=~/x",
+    ]));
+    assert_eq!(v["dir"], home.join("x").display().to_string());
+    assert!(!home.exists(), "cache info made the home directory");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_empty_home_is_not_a_home_and_tilde_never_becomes_a_relative_path() {
+    let env = Piest::new();
+    let cwd = env.dir.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = env
+        .std_cmd()
+        .env("HOME", "")
+        .current_dir(&cwd)
+        .args(["cache", "info", "--json", "--cache-dir=~/x"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        // The OS's record of the user names a home: `~` is that absolute directory.
+        Some(0) => {
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            let dir = v["dir"].as_str().unwrap();
+            assert!(Path::new(dir).is_absolute() && dir.ends_with("/x"), "{dir}");
+        }
+        // No home is known at all: a usage error naming the flag.
+        Some(2) => assert!(
+            stderr.contains("cannot expand '~' in --cache-dir"),
+            "{stderr}"
+        ),
+        other => panic!("{other:?}: {stderr}"),
+    }
+    assert!(!cwd.join("~").exists() && !cwd.join("x").exists());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_default_cache_follows_xdg_cache_home() {
+    let env = Piest::new();
+    let xdg = env.dir.path().join("xdg");
+    let (v, _) = json_of(
+        env.std_cmd()
+            .env_remove("PIEST_CACHE_DIR")
+            .env("XDG_CACHE_HOME", &xdg)
+            .args(["cache", "info", "--json"]),
+    );
+    assert_eq!(v["dir"], xdg.join("piest").display().to_string());
 }
 
 #[test]
@@ -302,14 +416,14 @@ fn refusals_state_the_real_range() {
             (&["--warmup", "10001"], "from 0 to 10000"),
         ],
     );
-    let last = "the last chunk index is 18446744073709551614";
+    let last = "too large: the most is 18446744073709551614";
     assert_usage_errors(
         &["stream"],
         &[
             (&["--chunks", "18446744073709551615"], last),
             (&["--chunks", "0..=18446744073709551615"], last),
             (&["--chunks", "18446744073709551615.."], last),
-            (&["--chunks", "0..18446744073709551616"], last),
+            (&["--chunks", "0..18446744073709551616"], "too large"),
             (&["--chunks", "9..3"], "empty chunk range"),
         ],
     );
@@ -383,5 +497,48 @@ fn a_cache_directory_given_twice_is_refused() {
     ] {
         let (v, _) = json_of(env.std_cmd().args(&args).arg("--json"));
         assert_eq!(v["dir"], a.as_str(), "{args:?}");
+    }
+}
+
+/// A FIFO as `--plot` (estimate, darts, sweep) is refused before the run, without opening it:
+/// opening a FIFO for writing blocks until a reader comes, where no signal handler can end it.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_plot_is_refused_without_blocking() {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let env = Piest::new();
+    let fifo = env.dir.path().join("plot.svg");
+    let name = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `name` is a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+    let plot = format!("--plot={}", fifo.display());
+    for args in [
+        vec!["-n", "1000", "--no-cache", &plot],
+        vec!["darts", "-n", "10", &plot],
+        vec!["scale", "-n", "1000", "-w", "1", "--runs", "1", &plot],
+    ] {
+        let mut child = env
+            .std_cmd()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A process blocked in open() never exits: give up after a minute (far beyond a refusal
+        // on any machine, however loaded) instead of hanging the suite.
+        let mut waited = 0;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(waited < 600, "{args:?}: still blocked after a minute");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
     }
 }

@@ -390,7 +390,7 @@ pub struct VerifyArgs {
 
     /// Seed of the sample's choice: the same seed picks the same spans of the same cache
     /// [example: --sample-seed 7]
-    #[arg(long, value_name = "SEED", default_value = "0", value_parser = |s: &str| whole(s, 0, u64::MAX), allow_hyphen_values = true)]
+    #[arg(long, value_name = "SEED", default_value = "0", value_parser = fixed_seed, allow_hyphen_values = true)]
     pub sample_seed: u64,
 
     /// Worker threads (default: the number of available cores) [example: --workers 4]
@@ -433,12 +433,18 @@ pub fn cache_dir_once<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Re
     Ok(())
 }
 
+/// A seed that cannot be `random`: a whole number from 0 to 2^64 − 1.
+fn fixed_seed(text: &str) -> Result<u64, piest::values::ValueError> {
+    whole(text, 0, u64::MAX)
+}
+
 /// Options of `piest stream`.
 #[derive(Debug, Args)]
 pub struct StreamArgs {
-    /// The seed.
-    #[command(flatten)]
-    pub seed: SeedArgs,
+    /// Seed whose streams to write: a whole number, as for an estimate (`random` has no place
+    /// here: the words would not say which seed made them) [example: --seed 42]
+    #[arg(short, long, value_name = "SEED", default_value = "0", value_parser = fixed_seed, allow_hyphen_values = true)]
+    pub seed: u64,
 
     /// Chunks to write: `A..B` (B excluded), `A..=B`, `A..` (no end) or one index `A`
     /// [example: --chunks 0..16]

@@ -6,19 +6,13 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 
 use crate::cli::StreamArgs;
-use crate::config;
-use crate::output::stderr_line;
 use crate::output::stream::{Words, write};
 
 /// Writes the words `args` select to stdout.
 pub fn run(args: &StreamArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
-    let (seed, random_seed) = config::resolve_seed(args.seed.seed);
-    if random_seed {
-        stderr_line(&format!("piest: using random seed {seed}"));
-    }
     let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let words = Words {
-        seed,
+        seed: args.seed,
         chunks: args.chunks.clone(),
         chunk_size: args.chunk.chunk_size,
         limit: args.words,
