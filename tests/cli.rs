@@ -136,6 +136,145 @@ fn bad_input_exits_2_with_a_message_naming_the_problem_and_no_stdout() {
     common::assert_usage_errors(&[], cases);
 }
 
+/// One grammar for every value: what one count-like flag accepts, every one does; what one
+/// refuses, every one refuses, with a message about the value (never "unexpected argument").
+#[test]
+fn one_grammar_for_every_value() {
+    let env = Piest::new();
+    let count_flags: &[&[&str]] = &[
+        &["-n", "1e3", "--no-cache", "--seed"],
+        &["-n", "1e3", "--no-cache", "-w"],
+        &["--no-cache", "--trials"],
+        &["-n", "1e3", "--no-cache", "--chunk-size"],
+        &["scale", "-n", "1e3", "-w", "1", "--warmup", "0", "--runs"],
+        &["scale", "-n", "1e3", "-w", "1", "--runs", "1", "--warmup"],
+        &["stream", "--chunks", "0", "--chunk-size", "1e3", "--words"],
+        &["stream", "--chunks", "0", "--words", "10", "--seed"],
+        &["darts", "--plot", "x.svg", "-n"],
+        &["cache", "verify", "--sample-seed"],
+    ];
+    // A cache for `cache verify` to check.
+    assert!(
+        env.cmd()
+            .args(["-n", "1e3", "-q"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    for flag in count_flags {
+        let ok = env
+            .std_cmd()
+            .current_dir(env.dir.path())
+            .args(*flag)
+            .arg("1e0")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&ok.stderr);
+        assert!(ok.status.success(), "{flag:?} 1e0: {stderr}");
+        let bad: &[(&[&str], &str)] = &[
+            (&["_1"], "not a number"),
+            (&["1_"], "not a number"),
+            (&["1.5"], "whole number"),
+        ];
+        common::assert_usage_errors(flag, bad);
+    }
+    let cases: &[(&[&str], &str)] = &[
+        (&["--max-time", "18446744073709551616s"], "too long"),
+        (&["--max-time", "1e20"], "too long"),
+        (&["--max-time", "-1"], "must be above 0"),
+        (&["cache", "prune", "--max-size", "17EiB"], "too large"),
+        (&["cache", "prune", "--max-size", "16EiB"], "too large"),
+        (&["cache", "prune", "--max-size", "0.5B"], "whole number"),
+        (
+            &["cache", "prune", "--max-size", "18446744073709551616"],
+            "too large",
+        ),
+        (&["cache", "prune", "--max-size", "-1"], "at least 0"),
+        (&["cache", "verify", "--sample", "-0.5"], "must be above 0"),
+        (&["stream", "--words", "-1"], "at least 1"),
+        (&["stream", "--chunks", "-1"], "chunk index '-1'"),
+        (&["scale", "--runs", "-1"], "from 1 to 10000"),
+    ];
+    common::assert_usage_errors(&[], cases);
+    // A duration in seconds and the same with its unit are one value.
+    for budget in ["1e19", "1e19s"] {
+        let out = env
+            .cmd()
+            .args(["-n", "1000", "--no-cache", "-q", "--max-time", budget])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{budget}");
+    }
+}
+
+/// A sample so small that it picks no span checks nothing: refused, not "all agree".
+#[test]
+fn a_verify_sample_that_picks_nothing_is_refused() {
+    let env = Piest::new();
+    let out = env.cmd().args(["-n", "1e5", "-q"]).output().unwrap();
+    assert!(out.status.success());
+    let out = env
+        .cmd()
+        .args(["cache", "verify", "--sample", "1e-300"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing was checked"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+/// A variable piest reads as text that is not UTF-8 is refused by name, never ignored; a path
+/// variable may hold any bytes, as a path flag may.
+#[cfg(unix)]
+#[test]
+fn a_text_variable_that_is_not_utf8_is_a_usage_error_naming_it() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let env = Piest::new();
+    let bad = OsStr::from_bytes(b"scal\xff");
+    for name in ["PIEST_KERNEL", "PIEST_SHARD_COUNT"] {
+        let out = env
+            .cmd()
+            .env(name, bad)
+            .args(["-n", "100"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{name} is not valid UTF-8")),
+            "{stderr}"
+        );
+    }
+    let dir = env.dir.path().join(OsStr::from_bytes(b"caf\xe9"));
+    let out = env
+        .cmd()
+        .env("PIEST_CACHE_DIR", &dir)
+        .args(["-n", "100", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.is_dir());
+    let plot = env.dir.path().join(OsStr::from_bytes(b"p\xe9.svg"));
+    let out = env
+        .cmd()
+        .arg("darts")
+        .arg("-n")
+        .arg("10")
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(plot.is_file());
+}
+
 #[test]
 fn bad_kernel_variable_is_a_usage_error() {
     let env = Piest::new();
