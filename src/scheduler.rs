@@ -64,9 +64,21 @@ pub enum ShardEnvError {
         /// Its value.
         value: String,
     },
-    /// A variable needed with the one found is not set.
-    #[error("{0}")]
-    Missing(String),
+    /// `PIEST_SHARD_COUNT` is 0.
+    #[error("PIEST_SHARD_COUNT must be at least 1")]
+    ZeroShardCount,
+    /// `SLURM_ARRAY_TASK_ID` is set without `SLURM_ARRAY_TASK_COUNT` or `PIEST_SHARD_COUNT`.
+    #[error(
+        "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not: set PIEST_SHARD_COUNT, or \
+         use --shard K/N"
+    )]
+    SlurmCountMissing,
+    /// `JOB_COMPLETION_INDEX` is set without `PIEST_SHARD_COUNT`.
+    #[error(
+        "JOB_COMPLETION_INDEX is set but PIEST_SHARD_COUNT is not: a Kubernetes pod is not told \
+         the completions count, so set PIEST_SHARD_COUNT to spec.completions in the Job's env"
+    )]
+    KubernetesCountMissing,
     /// A Slurm array that is not one contiguous range of task IDs.
     #[error(
         "the Slurm job array is not a contiguous range (IDs {min} to {max} but {count} tasks): \
@@ -144,9 +156,7 @@ pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, S
     };
     let forced = number("PIEST_SHARD_COUNT")?;
     if forced == Some(0) {
-        return Err(ShardEnvError::Missing(
-            "PIEST_SHARD_COUNT must be at least 1".into(),
-        ));
+        return Err(ShardEnvError::ZeroShardCount);
     }
     let checked = |source, index, count| {
         ShardId::new(index, count).ok_or(ShardEnvError::OutOfRange {
@@ -178,11 +188,7 @@ pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, S
             }
             // Part of the array again (a retry): the task ID is the shard index.
             (Some(n), _) => checked("SLURM_ARRAY_TASK_ID", id, n),
-            (None, None) => Err(ShardEnvError::Missing(
-                "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not: set \
-                 PIEST_SHARD_COUNT, or use --shard K/N"
-                    .into(),
-            )),
+            (None, None) => Err(ShardEnvError::SlurmCountMissing),
             (None, Some(1)) => Err(ShardEnvError::LoneTask { id }),
             (None, Some(count)) => {
                 if !contiguous(count) {
@@ -201,14 +207,7 @@ pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, S
         };
     }
     if let Some(index) = number("JOB_COMPLETION_INDEX")? {
-        let count = forced.ok_or_else(|| {
-            ShardEnvError::Missing(
-                "JOB_COMPLETION_INDEX is set but PIEST_SHARD_COUNT is not: a Kubernetes pod is not \
-                 told the completions count, so set PIEST_SHARD_COUNT to spec.completions in the \
-                 Job's env"
-                    .into(),
-            )
-        })?;
+        let count = forced.ok_or(ShardEnvError::KubernetesCountMissing)?;
         return checked("JOB_COMPLETION_INDEX", index, count);
     }
     Err(ShardEnvError::NoScheduler)
@@ -259,14 +258,10 @@ impl Launch {
     }
 
     /// The guard against a silent N-fold run by a build without MPI: under a launcher that says
-    /// more than one task, each task would print a whole estimate. Returns the refusal.
-    pub fn refuse_without_mpi(&self) -> Result<(), String> {
+    /// more than one task, each task would print a whole estimate.
+    pub fn refuse_without_mpi(&self) -> Result<(), LaunchError> {
         match self.many_tasks() {
-            Some((name, n)) => Err(format!(
-                "{name}={n}: started as {n} tasks, but this piest is built without MPI, so each \
-                 task would compute the whole run; build with `cargo build --release --features \
-                 mpi`, or run one task per shard with --shard K/N and `piest merge`"
-            )),
+            Some((var, tasks)) => Err(LaunchError::WithoutMpi { var, tasks }),
             None => Ok(()),
         }
     }
@@ -274,16 +269,41 @@ impl Launch {
     /// The guard for an MPI build whose MPI world has `world_size` processes: a world of one
     /// under a launcher that says more tasks means the launcher and the MPI library do not
     /// talk (another MPI's mpirun, or `srun` without `--mpi=pmix`).
-    pub fn check_world(&self, world_size: u64) -> Result<(), String> {
+    pub fn check_world(&self, world_size: u64) -> Result<(), LaunchError> {
         match self.many_tasks() {
-            Some((name, n)) if world_size == 1 => Err(format!(
-                "{name}={n} says {n} tasks, but MPI sees a world of 1: each task would compute \
-                 the whole run. Use the mpirun of the MPI piest was built with, or `srun \
-                 --mpi=pmix` under Slurm (see `srun --mpi=list`), or --shard K/N with `piest merge`"
-            )),
+            Some((var, tasks)) if world_size == 1 => Err(LaunchError::WorldOfOne { var, tasks }),
             _ => Ok(()),
         }
     }
+}
+
+/// Why a launcher's tasks cannot run one estimate: each would compute the whole run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchError {
+    /// Several tasks, but this build has no MPI.
+    #[error(
+        "{var}={tasks}: started as {tasks} tasks, but this piest is built without MPI, so each \
+         task would compute the whole run; build with `cargo build --release --features mpi`, \
+         or run one task per shard with --shard K/N and `piest merge`"
+    )]
+    WithoutMpi {
+        /// The variable that states the task count.
+        var: &'static str,
+        /// The task count.
+        tasks: u64,
+    },
+    /// Several tasks, but an MPI world of one.
+    #[error(
+        "{var}={tasks} says {tasks} tasks, but MPI sees a world of 1: each task would compute \
+         the whole run. Use the mpirun of the MPI piest was built with, or `srun --mpi=pmix` \
+         under Slurm (see `srun --mpi=list`), or --shard K/N with `piest merge`"
+    )]
+    WorldOfOne {
+        /// The variable that states the task count.
+        var: &'static str,
+        /// The task count.
+        tasks: u64,
+    },
 }
 
 #[cfg(test)]
@@ -433,9 +453,22 @@ mod tests {
         assert!(
             ompi.refuse_without_mpi()
                 .unwrap_err()
+                .to_string()
                 .contains("--features mpi")
         );
-        assert!(ompi.check_world(1).unwrap_err().contains("world of 1"));
+        assert_eq!(
+            ompi.check_world(1),
+            Err(LaunchError::WorldOfOne {
+                var: "OMPI_COMM_WORLD_SIZE",
+                tasks: 8
+            })
+        );
+        assert!(
+            ompi.check_world(1)
+                .unwrap_err()
+                .to_string()
+                .contains("world of 1")
+        );
         assert!(ompi.check_world(8).is_ok());
         // A plain srun -n 2 sets no MPI variable, but Slurm says two tasks.
         let srun = Launch::from_env(&env(&[

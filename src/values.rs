@@ -240,7 +240,7 @@ impl Decimal {
                 if value == 0 {
                     break;
                 }
-                exact &= value % 10 == 0;
+                exact &= value.is_multiple_of(10);
                 value /= 10;
             }
             Some((value, exact))

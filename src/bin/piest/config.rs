@@ -315,13 +315,15 @@ fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, Usa
             )));
         }
         if !cfg!(feature = "mpi") {
-            return Err(UsageError(
-                launch.refuse_without_mpi().err().unwrap_or_default(),
-            ));
+            launch
+                .refuse_without_mpi()
+                .map_err(|e| UsageError(e.to_string()))?;
         }
         if !launch.mpi_launcher {
             // `srun -n 2` without --mpi=pmix: the tasks cannot form one MPI world.
-            return Err(UsageError(launch.check_world(1).err().unwrap_or_default()));
+            launch
+                .check_world(1)
+                .map_err(|e| UsageError(e.to_string()))?;
         }
     }
     Ok(match shard {

@@ -198,7 +198,7 @@ fn run_mpi(
     let (rank, ranks) = (world.rank(), world.size());
     piest::scheduler::Launch::from_env(&|name| env.scheduler_var(name))
         .check_world(ranks)
-        .map_err(config::UsageError)?;
+        .map_err(|e| config::UsageError(e.to_string()))?;
     let tally = world.run(spec, cache, observer, cancel)?;
     Ok(if rank == 0 {
         Counted::Ranks(tally, ranks)
