@@ -53,7 +53,7 @@ impl fmt::Display for Problem {
             Problem::NotANumber => f.write_str("not a number"),
             Problem::NotFinite => f.write_str("must be finite"),
             Problem::NotWhole => f.write_str("must be a whole number"),
-            Problem::NotPositive => f.write_str("must be above 0"),
+            Problem::NotPositive => f.write_str("must be positive"),
             Problem::TooSmall { least } => write!(f, "must be at least {least}"),
             Problem::TooLarge { most } => write!(f, "too large: the most is {most}"),
             Problem::TooLong => write!(f, "too long: the most is {} seconds", u64::MAX),

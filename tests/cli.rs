@@ -182,7 +182,7 @@ fn one_grammar_for_every_value() {
     let cases: &[(&[&str], &str)] = &[
         (&["--max-time", "18446744073709551616s"], "too long"),
         (&["--max-time", "1e20"], "too long"),
-        (&["--max-time", "-1"], "must be above 0"),
+        (&["--max-time", "-1"], "must be positive"),
         (&["cache", "prune", "--max-size", "17EiB"], "too large"),
         (&["cache", "prune", "--max-size", "16EiB"], "too large"),
         (&["cache", "prune", "--max-size", "0.5B"], "whole number"),
@@ -191,7 +191,7 @@ fn one_grammar_for_every_value() {
             "too large",
         ),
         (&["cache", "prune", "--max-size", "-1"], "at least 0"),
-        (&["cache", "verify", "--sample", "-0.5"], "must be above 0"),
+        (&["cache", "verify", "--sample", "-0.5"], "must be positive"),
         (&["stream", "--words", "-1"], "at least 1"),
         (&["stream", "--chunks", "-1"], "chunk index '-1'"),
         (&["scale", "--runs", "-1"], "from 1 to 10000"),
