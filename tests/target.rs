@@ -177,7 +177,10 @@ fn bad_targets_and_budgets_are_usage_errors() {
             (&["--max-time", "0"], "must be positive"),
             (&["--max-time", "0s"], "must be positive"),
             (&["--max-time", "-5"], "must be positive"),
-            (&["--max-time", "abc"], "not a number: expected a positive duration"),
+            (
+                &["--max-time", "abc"],
+                "not a number: expected a positive duration",
+            ),
             (&["--max-time", "5 parsecs"], "unknown unit 'parsecs'"),
             (&["--target-error", "0"], "must be positive"),
             (&["--target-error", "-1e-3"], "must be positive"),
