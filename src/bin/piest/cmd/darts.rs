@@ -1,8 +1,6 @@
 //! `piest darts`: draw the first N darts of a run, the very points an estimate of N trials with
 //! the same seed and chunk size counts.
 
-use anyhow::Context;
-
 use crate::cli::DartsArgs;
 use crate::config::{self, Env};
 use crate::output::{self, stderr_line};
@@ -15,6 +13,5 @@ pub fn run(args: &DartsArgs, env: &Env) -> anyhow::Result<()> {
     }
     let darts = piest::darts::throw(&config.plan, config.seed)?;
     let svg = output::darts::render(&darts).map_err(anyhow::Error::msg)?;
-    std::fs::write(&config.plot, svg)
-        .with_context(|| format!("cannot write --plot '{}'", config.plot.display()))
+    output::write_plot(&config.plot, svg.as_bytes())
 }

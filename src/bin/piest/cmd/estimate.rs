@@ -6,7 +6,6 @@
 use std::io::{self, IsTerminal};
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
 use piest::cache::{Cache, CacheSession};
 use piest::part::{PartReport, ShardId};
 use piest::report::Report;
@@ -142,8 +141,7 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
     write_stdout(text.as_bytes())?;
     if let Some(path) = &config.plot {
         let svg = output::estimate::plot::render(&report).map_err(anyhow::Error::msg)?;
-        std::fs::write(path, svg)
-            .with_context(|| format!("cannot write --plot '{}'", path.display()))?;
+        output::write_plot(path, svg.as_bytes())?;
     }
     if report.target_met == Some(false) {
         if !config.quiet {

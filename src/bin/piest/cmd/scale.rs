@@ -45,8 +45,7 @@ pub fn run(args: &ScaleArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<(
     write_stdout(text.as_bytes())?;
     if let Some(path) = &config.plot {
         let svg = output::scale::svg::render(&report).map_err(anyhow::Error::msg)?;
-        std::fs::write(path, svg)
-            .with_context(|| format!("cannot write --plot '{}'", path.display()))?;
+        output::write_plot(path, svg.as_bytes())?;
     }
     Ok(())
 }

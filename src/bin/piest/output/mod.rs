@@ -34,6 +34,24 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a plot: the file is created or truncated, never opened in a way that blocks (a FIFO
+/// put where the plot goes after the check before the run is refused, not waited on), and only
+/// a regular file is written.
+pub fn write_plot(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let context = || format!("cannot write --plot '{}'", path.display());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path).with_context(context)?;
+    if !file.metadata().with_context(context)?.is_file() {
+        return Err(anyhow::anyhow!("it is not a regular file")).with_context(context);
+    }
+    file.set_len(0)
+        .and_then(|()| file.write_all(bytes))
+        .with_context(context)
+}
+
 /// The message of `err` and of each error that caused it, joined by `: `, leaving out a cause
 /// whose text the message already contains (a library error that shows its OS error and also
 /// returns it as its source would otherwise name that OS error twice).
