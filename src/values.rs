@@ -725,4 +725,38 @@ mod tests {
             assert!(fraction(bad).is_err(), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_way_of_writing_a_whole_number_gives_it_exactly(n in 1u64.., zeros in 0u32..6) {
+            let plain = n.to_string();
+            proptest::prop_assert_eq!(count(&plain), Ok(n));
+            // With `_` every three digits from the right.
+            let grouped: String = plain
+                .chars()
+                .rev()
+                .enumerate()
+                .flat_map(|(i, c)| (i > 0 && i % 3 == 0).then_some('_').into_iter().chain([c]))
+                .collect::<Vec<char>>()
+                .into_iter()
+                .rev()
+                .collect();
+            proptest::prop_assert_eq!(count(&grouped), Ok(n));
+            // As a mantissa with a decimal point and an exponent: d.ddd…e(len−1).
+            let scientific = format!("{}.{}e{}", &plain[..1], &plain[1..], plain.len() - 1);
+            proptest::prop_assert_eq!(count(&scientific), Ok(n));
+            // Trailing zeros moved into the exponent, when the value allows it.
+            if let Some(scaled) = 10u64.checked_pow(zeros).and_then(|p| n.checked_mul(p)) {
+                proptest::prop_assert_eq!(count(&format!("{n}e{zeros}")), Ok(scaled));
+            }
+            // A nonzero fractional part is never a whole number.
+            proptest::prop_assert_eq!(
+                problem(count(&format!("{n}.5"))),
+                Problem::NotWhole
+            );
+            // The seed and size grammars agree with the count grammar.
+            proptest::prop_assert_eq!(seed(&grouped), Ok(Seed::Fixed(n)));
+            proptest::prop_assert_eq!(size(&grouped), Ok(n));
+        }
+    }
 }
