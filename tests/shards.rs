@@ -198,8 +198,42 @@ fn merge_refuses_bad_sets_naming_the_files_with_status_3() {
         "v2.json",
         &part0.replace("\"format_version\": 1", "\"format_version\": 2"),
     );
+    let replace = |name: &str, from: &str, to: &str| {
+        assert!(part0.contains(from), "{from}");
+        write(name, &part0.replacen(from, to, 1))
+    };
+    // The last "inside" would win in serde_json: a forged count no reader should see.
+    let inside = part0
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"inside\""))
+        .expect("an inside line")
+        .to_owned();
+    let twice = replace(
+        "twice.json",
+        &inside,
+        &format!("{inside}\n  \"inside\": 0,"),
+    );
+    let kernel = part0
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"kernel\""))
+        .expect("a kernel line")
+        .to_owned();
+    let no_kernel = replace("no-kernel.json", &kernel, "");
+    let escape = replace("escape.json", &kernel, "  \"kernel\": \"\\u001b[31mavx2\",");
     let p = |i: usize| parts[i].clone();
     let cases: Vec<(Vec<PathBuf>, Vec<&str>)> = vec![
+        (
+            vec![p(0), p(1), p(2), twice],
+            vec!["twice.json", "\"inside\" appears twice"],
+        ),
+        (
+            vec![p(1), p(2), no_kernel],
+            vec!["no-kernel.json", "missing field `kernel`"],
+        ),
+        (
+            vec![p(1), p(2), escape],
+            vec!["escape.json", "is not one of piest's kernels"],
+        ),
         (
             vec![p(0), p(1), trials.clone()],
             vec!["trials.json", "different runs", "trials"],
@@ -229,6 +263,7 @@ fn merge_refuses_bad_sets_naming_the_files_with_status_3() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{files:?}: {stderr}");
         assert!(out.stdout.is_empty());
+        assert!(!stderr.contains('\u{1b}'), "{stderr}");
         for needle in needles {
             assert!(
                 stderr.contains(needle),
