@@ -81,6 +81,9 @@ pub struct PartReport {
     pub computed_chunks: u64,
     /// Trials of the chunks sampled by this shard.
     pub computed_trials: u64,
+    /// Whether the shard counted any trial: `false` for an empty shard (more shards than
+    /// chunks), whose `pi`, `std_error`, `error` and `abs_error` are then `null`.
+    pub has_estimate: bool,
     /// The shard's estimate, as a run's JSON has it.
     #[serde(flatten)]
     pub report: Report,
@@ -98,6 +101,7 @@ impl PartReport {
             chunk_ranges: tally.ranges().iter().map(|r| [r.start, r.end]).collect(),
             computed_chunks: tally.sources.computed_chunks,
             computed_trials: tally.sources.computed_trials,
+            has_estimate: report.trials > 0,
             report,
         }
     }
@@ -403,8 +407,13 @@ mod tests {
     fn an_empty_shard_has_a_null_pi_and_no_ranges() {
         let text = part_json(12, 20);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert!(value["pi"].is_null());
+        // JSON holds no NaN: no estimate is null, and says so.
+        for field in ["pi", "std_error", "error", "abs_error"] {
+            assert!(value[field].is_null(), "{field}: {}", value[field]);
+        }
+        assert_eq!(value["has_estimate"], false);
         assert_eq!(value["trials"], 0);
+        assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
         let tally = parse_all(&text).unwrap()[0].tally().unwrap();
         assert_eq!(tally.chunks(), 0);
     }

@@ -647,3 +647,46 @@ fn the_documented_slurm_retry_replaces_only_the_failed_shards_part() {
     let (whole, _) = env.json(&["-n", "4e6", "--seed", "11", "--no-cache"]);
     assert_eq!(merged["inside"], whole["inside"]);
 }
+
+#[test]
+fn an_empty_shard_and_a_merge_of_empty_parts_say_there_is_no_estimate() {
+    let env = Piest::new();
+    // One chunk in two shards: shard 0 holds none.
+    let run = [
+        "-n",
+        "10",
+        "--chunk-size",
+        "10",
+        "--no-cache",
+        "--shard",
+        "0/2",
+    ];
+    let quiet = env.cmd().args(run).arg("-q").output().expect("run piest");
+    assert!(quiet.status.success());
+    let text = String::from_utf8_lossy(&quiet.stdout);
+    assert_eq!(text, "no estimate (0 trials counted)\n");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("part-0-of-2.json");
+    let part = env
+        .cmd()
+        .args(run)
+        .arg("--json")
+        .output()
+        .expect("run piest");
+    std::fs::write(&path, &part.stdout).expect("write part");
+    let part_text = String::from_utf8_lossy(&part.stdout).into_owned();
+    let human = merge(&env, &["--allow-partial"], std::slice::from_ref(&path));
+    let json = merge(&env, &["--allow-partial", "--json"], &[path]);
+    assert!(human.status.success() && json.status.success());
+    let human = String::from_utf8_lossy(&human.stdout).into_owned();
+    assert!(human.contains("no estimate"), "{human}");
+    let json_text = String::from_utf8_lossy(&json.stdout).into_owned();
+    for text in [&human, &json_text, &part_text] {
+        // Rust prints NaN and inf (-inf) for non-finite floats; no word of these texts is one.
+        let mut words = text.split(|c: char| !c.is_ascii_alphanumeric());
+        assert!(words.all(|w| w != "NaN" && w != "inf"), "{text}");
+    }
+    let merged: Value = serde_json::from_str(&json_text).expect("JSON");
+    assert_eq!(merged["has_estimate"], false);
+    assert!(merged["pi"].is_null() && merged["std_error"].is_null());
+}
