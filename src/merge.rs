@@ -302,6 +302,9 @@ pub struct MergeReport {
     pub missing_chunks: Vec<[u64; 2]>,
     /// Sum of the parts' wall times in seconds (`elapsed_s` is the slowest part's).
     pub compute_s: f64,
+    /// Whether the parts hold any trial: `false` for a partial merge of empty parts only, whose
+    /// `pi`, `std_error`, `error` and `abs_error` are then `null` (there is no estimate).
+    pub has_estimate: bool,
     /// The estimate of the merged counts, with the fields described in the module docs.
     #[serde(flatten)]
     pub report: Report,
@@ -323,6 +326,7 @@ impl MergeReport {
                 .map(|r| [r.start, r.end])
                 .collect(),
             compute_s: merged.compute.as_secs_f64(),
+            has_estimate: report.trials > 0,
             report,
         }
     }
@@ -464,6 +468,7 @@ mod tests {
         );
         let merged = merge(&parts, true).unwrap();
         assert!(!merged.complete());
+        assert!(MergeReport::new(&merged).has_estimate);
         assert_eq!(merged.missing_shards, [1, 2, 4, 5]);
         let report = MergeReport::new(&merged);
         assert!(!report.complete);
@@ -485,6 +490,26 @@ mod tests {
             .collect();
         assert!(parts.len() < 40);
         assert!(merge(&parts, false).unwrap().complete());
+    }
+
+    #[test]
+    fn a_partial_merge_of_empty_parts_has_no_estimate_and_no_nan_in_json() {
+        // 34 chunks in 40 shards: shards 0, 7, ... hold none (whichever are empty).
+        let plan = Plan::new(TRIALS, CHUNK).unwrap();
+        let empty: Vec<NamedPart> = (0..40)
+            .filter(|k| plan.shard(*k, 40).unwrap().is_empty())
+            .map(|k| part(k, 40))
+            .collect();
+        assert!(!empty.is_empty());
+        let report = MergeReport::new(&merge(&empty, true).unwrap());
+        assert!(!report.has_estimate && !report.complete);
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for field in ["pi", "std_error", "error", "abs_error"] {
+            assert!(value[field].is_null(), "{field}");
+        }
+        assert_eq!(value["has_estimate"], false);
     }
 
     #[test]

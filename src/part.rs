@@ -8,6 +8,15 @@
 //! fields may be added without a new version; a change of meaning needs a new
 //! [`FORMAT_VERSION`], and a part of another version is refused, never guessed at.
 //!
+//! Parts are read strictly, because a merge repeats what they say: an object that holds a key
+//! twice (serde_json would keep the last), a missing or unknown `kernel`, control characters in a
+//! string the merge reads or prints, or a sampling `method` this build does not run are refused.
+//! A part carries no signature: whoever can edit a part can change the merge, within these checks.
+//!
+//! Extending the format: a new field is added (never removed, renamed or retyped), and a field
+//! that changes what the counts mean (such as `method`, absent or `"plain"` today) is one this
+//! reader refuses unless it knows the value, so an old reader never merges counts it misreads.
+//!
 //! [`Part::tally`] trusts nothing in the file: the ranges must lie in the plan of `total_trials`
 //! and `chunk_size`, be the ranges [`Plan::shard`] gives the named shard, hold exactly the trials
 //! the plan gives them, and `inside` may not exceed `trials`.
@@ -19,7 +28,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
 use crate::report::Report;
+use crate::sampler::Kernel;
 use crate::tally::{ChunkSources, Tally, TallyKey};
+
+mod strict;
+
+/// The sampling method of every part this build writes and reads.
+pub const METHOD: &str = "plain";
 
 /// The value of a part's `format` field.
 pub const FORMAT: &str = "piest-part";
@@ -66,6 +81,9 @@ pub struct PartReport {
     pub computed_chunks: u64,
     /// Trials of the chunks sampled by this shard.
     pub computed_trials: u64,
+    /// Whether the shard counted any trial: `false` for an empty shard (more shards than
+    /// chunks), whose `pi`, `std_error`, `error` and `abs_error` are then `null`.
+    pub has_estimate: bool,
     /// The shard's estimate, as a run's JSON has it.
     #[serde(flatten)]
     pub report: Report,
@@ -83,6 +101,7 @@ impl PartReport {
             chunk_ranges: tally.ranges().iter().map(|r| [r.start, r.end]).collect(),
             computed_chunks: tally.sources.computed_chunks,
             computed_trials: tally.sources.computed_trials,
+            has_estimate: report.trials > 0,
             report,
         }
     }
@@ -124,9 +143,11 @@ pub struct Part {
     /// The shard's worker threads.
     #[serde(default)]
     pub workers: usize,
-    /// The shard's kernel.
-    #[serde(default)]
+    /// The shard's kernel: one of [`Kernel::all`]'s names.
     pub kernel: String,
+    /// The sampling method; absent in parts of the plain method.
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 /// Why a text is not a usable part. The caller adds the file's name.
@@ -154,7 +175,22 @@ pub enum PartError {
         /// The part's algorithm.
         found: String,
     },
-    /// A part whose fields are missing, mistyped or contradict each other.
+    /// A part counted by a sampling method this build does not run.
+    #[error("counted by sampling method {found:?}, but this piest runs \"{METHOD}\"")]
+    Method {
+        /// The part's method (control characters escaped).
+        found: String,
+    },
+    /// A part naming a kernel piest does not have (or none).
+    #[error(
+        "kernel {found:?} is not one of piest's kernels ({})",
+        Kernel::all().iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+    )]
+    Kernel {
+        /// The part's kernel.
+        found: String,
+    },
+    /// A part whose fields are missing, mistyped, repeated or contradict each other.
     #[error("damaged part: {0}")]
     Damaged(String),
 }
@@ -163,15 +199,18 @@ pub enum PartError {
 /// gives on stdin). An empty text holds no parts.
 pub fn parse_all(text: &str) -> Result<Vec<Part>, PartError> {
     let mut parts = Vec::new();
-    for value in serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>() {
+    for value in serde_json::Deserializer::from_str(text).into_iter::<strict::StrictValue>() {
         let value = value.map_err(|e| {
             if e.is_eof() {
                 PartError::NotJson(format!("cut short: {e}"))
+            } else if e.is_data() {
+                // Well-formed JSON that a part may not be: a key given twice.
+                PartError::Damaged(e.to_string())
             } else {
                 PartError::NotJson(e.to_string())
             }
         })?;
-        parts.push(from_value(value)?);
+        parts.push(from_value(value.0)?);
     }
     Ok(parts)
 }
@@ -197,7 +236,38 @@ fn from_value(value: serde_json::Value) -> Result<Part, PartError> {
             });
         }
     }
-    serde_json::from_value(value).map_err(|e| PartError::Damaged(e.to_string()))
+    let part: Part =
+        serde_json::from_value(value).map_err(|e| PartError::Damaged(e.to_string()))?;
+    part.check_strings()?;
+    Ok(part)
+}
+
+/// Whether `text` holds a control character (a terminal escape sequence starts with one).
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+impl Part {
+    /// Refuses the strings a merge compares or prints unless they are what piest writes.
+    fn check_strings(&self) -> Result<(), PartError> {
+        if has_control(&self.algorithm) {
+            return Err(PartError::Damaged(format!(
+                "the algorithm {:?} holds control characters",
+                self.algorithm
+            )));
+        }
+        if !Kernel::all().iter().any(|k| k.name() == self.kernel) {
+            return Err(PartError::Kernel {
+                found: self.kernel.clone(),
+            });
+        }
+        match &self.method {
+            Some(method) if method != METHOD => Err(PartError::Method {
+                found: method.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Part {
@@ -337,8 +407,13 @@ mod tests {
     fn an_empty_shard_has_a_null_pi_and_no_ranges() {
         let text = part_json(12, 20);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert!(value["pi"].is_null());
+        // JSON holds no NaN: no estimate is null, and says so.
+        for field in ["pi", "std_error", "error", "abs_error"] {
+            assert!(value[field].is_null(), "{field}: {}", value[field]);
+        }
+        assert_eq!(value["has_estimate"], false);
         assert_eq!(value["trials"], 0);
+        assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
         let tally = parse_all(&text).unwrap()[0].tally().unwrap();
         assert_eq!(tally.chunks(), 0);
     }
@@ -362,6 +437,44 @@ mod tests {
         assert!(matches!(parse_all(&v2), Err(PartError::Version { found }) if found == "2"));
         let mistyped = text.replace("\"seed\": 7", "\"seed\": \"seven\"");
         assert!(matches!(parse_all(&mistyped), Err(PartError::Damaged(_))));
+    }
+
+    #[test]
+    fn repeated_keys_unknown_kernels_and_control_characters_are_refused() {
+        let text = part_json(1, 3);
+        let edit = |from: &str, to: &str| {
+            assert!(text.contains(from), "{from}");
+            parse_all(&text.replacen(from, to, 1))
+        };
+        // serde_json alone would merge with the second "inside".
+        let err = edit("\"inside\": 22", "\"inside\": 22, \"inside\": 30").unwrap_err();
+        assert!(matches!(&err, PartError::Damaged(m) if m.contains("\"inside\" appears twice")));
+        let err = edit("\"kernel\": \"portable\",", "").unwrap_err();
+        assert!(
+            matches!(&err, PartError::Damaged(m) if m.contains("kernel")),
+            "{err}"
+        );
+        for kernel in ["", "auto", "AVX2", "avx2+portable", "\\u001b[2Javx2"] {
+            let err = edit("\"portable\"", &format!("\"{kernel}\"")).unwrap_err();
+            assert!(matches!(err, PartError::Kernel { .. }), "{kernel}: {err}");
+            assert!(!err.to_string().contains('\u{1b}'), "{err}");
+        }
+        let escape = "\"piest-blake3\\u001b]0;x\\u0007\"";
+        let algorithm = format!("\"{}\"", crate::ALGORITHM);
+        let err = edit(&algorithm, escape).unwrap_err();
+        assert!(
+            matches!(&err, PartError::Damaged(m) if m.contains("control")),
+            "{err}"
+        );
+        assert!(!err.to_string().chars().any(char::is_control), "{err}");
+        // A method this build does not run is refused; "plain" is today's.
+        let with =
+            |method: &str| edit("\"seed\": 7", &format!("\"seed\": 7, \"method\": {method}"));
+        assert!(matches!(
+            with("\"stratified\""),
+            Err(PartError::Method { .. })
+        ));
+        assert!(with("\"plain\"").is_ok());
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub enum ShardEnvError {
     /// A Slurm array that is not one contiguous range of task IDs.
     #[error(
         "the Slurm job array is not a contiguous range (IDs {min} to {max} but {count} tasks): \
-         submit --array=A-B without a step, or give each task --shard K/N"
+         submit --array=0-N-1 without a step, or give each task --shard K/N"
     )]
     NotContiguous {
         /// `SLURM_ARRAY_TASK_MIN`.
@@ -92,6 +92,33 @@ pub enum ShardEnvError {
         /// `SLURM_ARRAY_TASK_COUNT`.
         count: u64,
     },
+    /// A task ID outside the array's own range of IDs: the variables contradict each other.
+    #[error(
+        "SLURM_ARRAY_TASK_ID={id} lies outside the array's IDs {min} to {max} \
+         (SLURM_ARRAY_TASK_MIN/MAX): the scheduler's variables contradict each other; \
+         use --shard K/N"
+    )]
+    OutsideArray {
+        /// `SLURM_ARRAY_TASK_ID`.
+        id: u64,
+        /// `SLURM_ARRAY_TASK_MIN`.
+        min: u64,
+        /// `SLURM_ARRAY_TASK_MAX`.
+        max: u64,
+    },
+    /// Without `PIEST_SHARD_COUNT`, an array that does not start at ID 0: part of an array
+    /// (a re-submission) or a 1-based one, whose IDs are not the shard indices of its own size.
+    #[error(
+        "the Slurm job array starts at ID {min}, not 0 (IDs {min} to {max}): task IDs are shard \
+         indices, so this looks like part of a larger array; set PIEST_SHARD_COUNT to the number \
+         of shards of the whole run, or submit --array=0-N-1"
+    )]
+    NotWholeArray {
+        /// `SLURM_ARRAY_TASK_MIN`.
+        min: u64,
+        /// `SLURM_ARRAY_TASK_MAX`, or the task ID when it is not set.
+        max: u64,
+    },
     /// An array of one task: almost always a retry of one shard, which must keep its index.
     #[error(
         "a Slurm job array of one task (ID {id}) looks like a retry of one shard: set \
@@ -100,6 +127,19 @@ pub enum ShardEnvError {
     LoneTask {
         /// `SLURM_ARRAY_TASK_ID`.
         id: u64,
+    },
+    /// An array whose IDs reach past the shard count (`--array=1-64` for 64 shards): some task
+    /// would have no shard, and the IDs are not the shard indices.
+    #[error(
+        "the Slurm job array's IDs run to {max}, but there are only {count} shards (0 to {last}): \
+         task IDs are shard indices, so submit --array=0-{last} (or a subset of it)",
+        last = .count - 1
+    )]
+    ArrayPastCount {
+        /// `SLURM_ARRAY_TASK_MAX` (or the task ID).
+        max: u64,
+        /// The shard count.
+        count: u64,
     },
     /// The index found is not below the count.
     #[error("{from} gives shard {index}, but there are only {count} shards (0 to {last})", last = .count - 1)]
@@ -134,10 +174,11 @@ pub fn parse_shard(text: &str) -> Result<ShardId, String> {
     ShardId::new(k, n).ok_or_else(|| format!("shard {k} of {n} does not exist: {HINT}"))
 }
 
-/// The shard of `--shard auto`, from a Slurm job array or a Kubernetes Indexed Job (see the
-/// README's "More than one machine" for the rules). `PIEST_SHARD_COUNT`, when set, is the shard
-/// count: then an array of that many tasks maps its IDs from its lowest, and a smaller array (a
-/// retry, `--array=3`) takes its task IDs as shard indices.
+/// The shard of `--shard auto`, from a Slurm job array or a Kubernetes Indexed Job (see
+/// `docs/cluster.md` for the rules). A task ID or a pod's index *is* the shard index, whatever
+/// part of the array runs, so a retry or a re-submitted half of an array runs the shards it ran
+/// the first time. `PIEST_SHARD_COUNT`, when set, is the shard count; without it only a whole
+/// array `0..COUNT-1` names one, and anything else is refused rather than remapped.
 pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, ShardEnvError> {
     let number = |name: &'static str| -> Result<Option<u64>, ShardEnvError> {
         match var(name) {
@@ -167,44 +208,43 @@ pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, S
     };
     if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
         let count = number("SLURM_ARRAY_TASK_COUNT")?;
-        let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let min = number("SLURM_ARRAY_TASK_MIN")?;
         let max = number("SLURM_ARRAY_TASK_MAX")?;
-        let contiguous = |count: u64| match max {
-            Some(max) => max.checked_sub(min).and_then(|d| d.checked_add(1)) == Some(count),
-            None => true,
-        };
-        let offset = |id: u64| id.checked_sub(min).unwrap_or(u64::MAX);
-        return match (forced, count) {
-            // The whole array, maybe offset (--array=1-64).
-            (Some(n), Some(count)) if count == n => {
-                if !contiguous(count) {
-                    return Err(ShardEnvError::NotContiguous {
-                        min,
-                        max: max.unwrap_or(0),
-                        count,
-                    });
-                }
-                checked("SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN", offset(id), n)
-            }
-            // Part of the array again (a retry): the task ID is the shard index.
-            (Some(n), _) => checked("SLURM_ARRAY_TASK_ID", id, n),
-            (None, None) => Err(ShardEnvError::SlurmCountMissing),
-            (None, Some(1)) => Err(ShardEnvError::LoneTask { id }),
+        if min.is_some_and(|min| id < min) || max.is_some_and(|max| id > max) {
+            return Err(ShardEnvError::OutsideArray {
+                id,
+                min: min.unwrap_or(id),
+                max: max.unwrap_or(id),
+            });
+        }
+        // The highest ID of the array, as far as this task can tell.
+        let top = max.unwrap_or(id);
+        let n = match (forced, count) {
+            // The count of the whole run is given: any subset of its IDs (the whole array, half
+            // of it again, one retried task) runs the same shards.
+            (Some(n), _) => n,
+            (None, None) => return Err(ShardEnvError::SlurmCountMissing),
+            (None, Some(1)) => return Err(ShardEnvError::LoneTask { id }),
+            // Without the count, only a whole array 0..COUNT-1 tells it.
             (None, Some(count)) => {
-                if !contiguous(count) {
+                let min = min.unwrap_or(0);
+                if min != 0 {
+                    return Err(ShardEnvError::NotWholeArray { min, max: top });
+                }
+                if max.is_some_and(|max| max.checked_add(1) != Some(count)) {
                     return Err(ShardEnvError::NotContiguous {
                         min,
-                        max: max.unwrap_or(0),
+                        max: top,
                         count,
                     });
                 }
-                checked(
-                    "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN",
-                    offset(id),
-                    count,
-                )
+                count
             }
         };
+        if top >= n {
+            return Err(ShardEnvError::ArrayPastCount { max: top, count: n });
+        }
+        return checked("SLURM_ARRAY_TASK_ID", id, n);
     }
     if let Some(index) = number("JOB_COMPLETION_INDEX")? {
         let count = forced.ok_or(ShardEnvError::KubernetesCountMissing)?;
@@ -347,7 +387,7 @@ mod tests {
     }
 
     #[test]
-    fn slurm_arrays_give_the_task_offset_from_the_lowest_id() {
+    fn slurm_task_ids_are_the_shard_indices() {
         let ok = |pairs: &[(&str, &str)], index, count| {
             assert_eq!(shard(pairs), Ok(ShardId { index, count }), "{pairs:?}");
         };
@@ -359,18 +399,32 @@ mod tests {
             5,
             8,
         );
-        // --array=1-8: the offset array's IDs start at 1.
-        let offset = [
+        let whole = [
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "7"),
+        ];
+        ok(&whole, 3, 8);
+        // --array=1-8 without the count: its IDs are not the indices of 8 shards.
+        let one_based = [
             ("SLURM_ARRAY_TASK_ID", "3"),
             ("SLURM_ARRAY_TASK_COUNT", "8"),
             ("SLURM_ARRAY_TASK_MIN", "1"),
             ("SLURM_ARRAY_TASK_MAX", "8"),
         ];
-        ok(&offset, 2, 8);
-        // The same with the count forced to the array's size.
-        let mut forced = offset.to_vec();
+        let err = shard(&one_based).unwrap_err();
+        assert!(matches!(
+            err,
+            ShardEnvError::NotWholeArray { min: 1, max: 8 }
+        ));
+        assert!(err.to_string().contains("PIEST_SHARD_COUNT"), "{err}");
+        // With the count it is refused too: task 8 would have no shard, task 3 is shard 3.
+        let mut forced = one_based.to_vec();
         forced.push(("PIEST_SHARD_COUNT", "8"));
-        ok(&forced, 2, 8);
+        let err = shard(&forced).unwrap_err();
+        assert_eq!(err, ShardEnvError::ArrayPastCount { max: 8, count: 8 });
+        assert!(err.to_string().contains("--array=0-7"), "{err}");
         // --array=0-14:2 has 8 tasks over 15 IDs: not a range of shards.
         let stepped = [
             ("SLURM_ARRAY_TASK_ID", "4"),
@@ -381,6 +435,66 @@ mod tests {
         assert!(matches!(
             shard(&stepped),
             Err(ShardEnvError::NotContiguous { .. })
+        ));
+    }
+
+    #[test]
+    fn half_an_array_again_runs_the_same_shards_or_is_refused() {
+        // The second half of a 64-shard array submitted again as --array=32-63.
+        let half = [
+            ("SLURM_ARRAY_TASK_ID", "40"),
+            ("SLURM_ARRAY_TASK_COUNT", "32"),
+            ("SLURM_ARRAY_TASK_MIN", "32"),
+            ("SLURM_ARRAY_TASK_MAX", "63"),
+        ];
+        let err = shard(&half).unwrap_err();
+        assert_eq!(err, ShardEnvError::NotWholeArray { min: 32, max: 63 });
+        let mut forced = half.to_vec();
+        forced.push(("PIEST_SHARD_COUNT", "64"));
+        assert_eq!(
+            shard(&forced),
+            Ok(ShardId {
+                index: 40,
+                count: 64
+            })
+        );
+    }
+
+    #[test]
+    fn a_task_id_outside_the_array_is_refused_by_name() {
+        let below = [
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "3"),
+            ("SLURM_ARRAY_TASK_MAX", "6"),
+        ];
+        for extra in [None, Some(("PIEST_SHARD_COUNT", "8"))] {
+            let mut pairs = below.to_vec();
+            pairs.extend(extra);
+            let err = shard(&pairs).unwrap_err();
+            assert_eq!(
+                err,
+                ShardEnvError::OutsideArray {
+                    id: 2,
+                    min: 3,
+                    max: 6
+                }
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains("SLURM_ARRAY_TASK_ID=2 lies outside"),
+                "{text}"
+            );
+            assert!(!text.contains("18446744073709551615"), "{text}");
+        }
+        let above = [
+            ("SLURM_ARRAY_TASK_ID", "9"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MAX", "3"),
+        ];
+        assert!(matches!(
+            shard(&above),
+            Err(ShardEnvError::OutsideArray { id: 9, .. })
         ));
     }
 
@@ -410,10 +524,10 @@ mod tests {
             ("SLURM_ARRAY_TASK_COUNT", "1"),
             ("PIEST_SHARD_COUNT", "64"),
         ];
-        assert!(matches!(
+        assert_eq!(
             shard(&too_far),
-            Err(ShardEnvError::OutOfRange { .. })
-        ));
+            Err(ShardEnvError::ArrayPastCount { max: 64, count: 64 })
+        );
     }
 
     #[test]

@@ -228,3 +228,27 @@ fn help_documents_every_scale_flag_with_an_example() {
     let top = env.cmd().arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&top.stdout).contains("scale"));
 }
+
+#[test]
+fn a_fit_from_one_worker_count_says_it_is_an_extrapolation_with_its_interval() {
+    let text = scale(&["-w", "1,2", "--runs", "4", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+    let fit = &v["amdahl"];
+    if fit.is_null() {
+        eprintln!(
+            "SKIPPED: this machine has {} core(s); an Amdahl fit needs a row of 2 to cores workers",
+            v["cores"]
+        );
+        return;
+    }
+    assert_eq!(fit["fit_workers"], serde_json::json!([2]));
+    assert_eq!(fit["extrapolation"], true);
+    let f = fit["serial_fraction"].as_f64().expect("a fraction");
+    let ci = fit["serial_fraction_ci95"].as_array().expect("an interval");
+    let (low, high) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(low <= f && f <= high, "{low} ≤ {f} ≤ {high}");
+    assert!(fit["max_speedup_ci95"].is_array());
+    let table = scale(&["-w", "1,2", "--runs", "4"]);
+    assert!(table.contains("over 2 workers only"), "{table}");
+    assert!(table.contains("(95%: "), "{table}");
+}

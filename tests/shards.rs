@@ -198,8 +198,42 @@ fn merge_refuses_bad_sets_naming_the_files_with_status_3() {
         "v2.json",
         &part0.replace("\"format_version\": 1", "\"format_version\": 2"),
     );
+    let replace = |name: &str, from: &str, to: &str| {
+        assert!(part0.contains(from), "{from}");
+        write(name, &part0.replacen(from, to, 1))
+    };
+    // The last "inside" would win in serde_json: a forged count no reader should see.
+    let inside = part0
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"inside\""))
+        .expect("an inside line")
+        .to_owned();
+    let twice = replace(
+        "twice.json",
+        &inside,
+        &format!("{inside}\n  \"inside\": 0,"),
+    );
+    let kernel = part0
+        .lines()
+        .find(|l| l.trim_start().starts_with("\"kernel\""))
+        .expect("a kernel line")
+        .to_owned();
+    let no_kernel = replace("no-kernel.json", &kernel, "");
+    let escape = replace("escape.json", &kernel, "  \"kernel\": \"\\u001b[31mavx2\",");
     let p = |i: usize| parts[i].clone();
     let cases: Vec<(Vec<PathBuf>, Vec<&str>)> = vec![
+        (
+            vec![p(0), p(1), p(2), twice],
+            vec!["twice.json", "\"inside\" appears twice"],
+        ),
+        (
+            vec![p(1), p(2), no_kernel],
+            vec!["no-kernel.json", "missing field `kernel`"],
+        ),
+        (
+            vec![p(1), p(2), escape],
+            vec!["escape.json", "is not one of piest's kernels"],
+        ),
         (
             vec![p(0), p(1), trials.clone()],
             vec!["trials.json", "different runs", "trials"],
@@ -229,6 +263,7 @@ fn merge_refuses_bad_sets_naming_the_files_with_status_3() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{files:?}: {stderr}");
         assert!(out.stdout.is_empty());
+        assert!(!stderr.contains('\u{1b}'), "{stderr}");
         for needle in needles {
             assert!(
                 stderr.contains(needle),
@@ -298,6 +333,8 @@ fn bad_shard_values_are_usage_errors() {
             (&["--shard", "1"], "K/N"),
             (&["--shard", "x/y"], "not a shard"),
             (&["--shard", "auto"], "found no job array"),
+            // Every shard would draw its own seed: the parts could never merge.
+            (&["--shard", "0/2", "--seed", "random"], "same --seed N"),
         ],
     );
     // A sweep cannot honour a shard: the flag is not part of its grammar.
@@ -335,7 +372,11 @@ fn shard_auto_reads_slurm_arrays_and_kubernetes_indexed_jobs() {
         ("SLURM_ARRAY_TASK_MIN", "1"),
         ("SLURM_ARRAY_TASK_MAX", "8"),
     ];
-    assert_eq!(auto(&offset), Ok((6, 8)));
+    // A 1-based array's IDs are not shard indices: refused before any work, with the fix.
+    assert!(auto(&offset).unwrap_err().contains("not 0"));
+    let mut forced_offset = offset.to_vec();
+    forced_offset.push(("PIEST_SHARD_COUNT", "8"));
+    assert!(auto(&forced_offset).unwrap_err().contains("--array=0-7"));
     let stepped = [
         ("SLURM_ARRAY_TASK_ID", "2"),
         ("SLURM_ARRAY_TASK_COUNT", "4"),
@@ -358,6 +399,28 @@ fn shard_auto_reads_slurm_arrays_and_kubernetes_indexed_jobs() {
     let mut forced = retry.to_vec();
     forced.push(("PIEST_SHARD_COUNT", "64"));
     assert_eq!(auto(&forced), Ok((3, 64)));
+    // Half an array submitted again (--array=32-63 of 64 shards): task 40 is shard 40 of 64
+    // with the count, and refused without it (never shard 8 of 32).
+    let half = [
+        ("SLURM_ARRAY_TASK_ID", "40"),
+        ("SLURM_ARRAY_TASK_COUNT", "32"),
+        ("SLURM_ARRAY_TASK_MIN", "32"),
+        ("SLURM_ARRAY_TASK_MAX", "63"),
+    ];
+    assert!(auto(&half).unwrap_err().contains("PIEST_SHARD_COUNT"));
+    let mut forced_half = half.to_vec();
+    forced_half.push(("PIEST_SHARD_COUNT", "64"));
+    assert_eq!(auto(&forced_half), Ok((40, 64)));
+    // A task ID below the array's lowest: the variables contradict each other.
+    let below = [
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ("SLURM_ARRAY_TASK_MIN", "3"),
+        ("SLURM_ARRAY_TASK_MAX", "6"),
+        ("PIEST_SHARD_COUNT", "8"),
+    ];
+    let err = auto(&below).unwrap_err();
+    assert!(err.contains("lies outside the array's IDs 3 to 6"), "{err}");
     let pod = [("JOB_COMPLETION_INDEX", "3"), ("PIEST_SHARD_COUNT", "5")];
     assert_eq!(auto(&pod), Ok((3, 5)));
     assert!(
@@ -495,4 +558,135 @@ fn cache_maintenance_ignores_nfs_leftovers() {
     assert_eq!(info["temp_files"], 0, "{info}");
     json_of(env.std_cmd().args(["cache", "clear", "--json"]));
     assert!(nfs.exists(), "cache clear removed an NFS placeholder");
+}
+
+/// Runs `examples/slurm/piest-shards.sbatch` in bash as one task of a job array, without Slurm:
+/// the array's variables are set as Slurm sets them. Returns whether the task succeeded.
+#[cfg(unix)]
+fn sbatch_task(dir: &Path, id: u64, ids: std::ops::RangeInclusive<u64>) -> bool {
+    let env = Piest::new();
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("examples/slurm/piest-shards.sbatch");
+    for name in piest::scheduler::ALL_VARS {
+        cmd.env_remove(name);
+    }
+    let count = ids.end() - ids.start() + 1;
+    let out = cmd
+        .env("PIEST", assert_cmd::cargo::cargo_bin!("piest"))
+        .env("PIEST_CACHE_DIR", env.dir.path().join("cache"))
+        .env("TRIALS", "4e6")
+        .env("SEED", "11")
+        .env("PARTS", dir)
+        .env("PIEST_SHARD_COUNT", "4")
+        .env("SLURM_ARRAY_TASK_ID", id.to_string())
+        .env("SLURM_ARRAY_TASK_COUNT", count.to_string())
+        .env("SLURM_ARRAY_TASK_MIN", ids.start().to_string())
+        .env("SLURM_ARRAY_TASK_MAX", ids.end().to_string())
+        .output()
+        .expect("run bash");
+    out.status.success()
+}
+
+/// The names of the parts in `dir`, sorted.
+#[cfg(unix)]
+fn part_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the parts directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("part-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(unix)]
+#[test]
+fn the_documented_slurm_retry_replaces_only_the_failed_shards_part() {
+    if std::process::Command::new("bash")
+        .arg("-c")
+        .arg("true")
+        .status()
+        .is_err()
+    {
+        eprintln!("SKIPPED: bash is not installed; the batch script cannot run");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let parts = dir.path().join("parts");
+    // --array=0-3, then shard 2's part is lost and retried alone (--array=2).
+    for id in 0..4 {
+        assert!(sbatch_task(&parts, id, 0..=3), "task {id}");
+    }
+    let want: Vec<String> = (0..4).map(|k| format!("part-{k}-of-4.json")).collect();
+    assert_eq!(part_names(&parts), want);
+    let shard_1 = std::fs::read(parts.join("part-1-of-4.json")).expect("part 1");
+    std::fs::remove_file(parts.join("part-2-of-4.json")).expect("lose part 2");
+    assert!(sbatch_task(&parts, 2, 2..=2));
+    // Half the array again (--array=2-3): the same shards, under the same names.
+    for id in 2..4 {
+        assert!(sbatch_task(&parts, id, 2..=3), "task {id}");
+    }
+    // A 1-based submission is refused by every task and writes no part.
+    for id in 1..5 {
+        assert!(!sbatch_task(&parts, id, 1..=4), "task {id} of --array=1-4");
+    }
+    assert_eq!(part_names(&parts), want);
+    assert_eq!(
+        std::fs::read(parts.join("part-1-of-4.json")).expect("part 1"),
+        shard_1
+    );
+    let env = Piest::new();
+    let files: Vec<PathBuf> = want.iter().map(|n| parts.join(n)).collect();
+    let out = merge(&env, &["--json"], &files);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (whole, _) = env.json(&["-n", "4e6", "--seed", "11", "--no-cache"]);
+    assert_eq!(merged["inside"], whole["inside"]);
+}
+
+#[test]
+fn an_empty_shard_and_a_merge_of_empty_parts_say_there_is_no_estimate() {
+    let env = Piest::new();
+    // One chunk in two shards: shard 0 holds none.
+    let run = [
+        "-n",
+        "10",
+        "--chunk-size",
+        "10",
+        "--no-cache",
+        "--shard",
+        "0/2",
+    ];
+    let quiet = env.cmd().args(run).arg("-q").output().expect("run piest");
+    assert!(quiet.status.success());
+    let text = String::from_utf8_lossy(&quiet.stdout);
+    assert_eq!(text, "no estimate (0 trials counted)\n");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("part-0-of-2.json");
+    let part = env
+        .cmd()
+        .args(run)
+        .arg("--json")
+        .output()
+        .expect("run piest");
+    std::fs::write(&path, &part.stdout).expect("write part");
+    let part_text = String::from_utf8_lossy(&part.stdout).into_owned();
+    let human = merge(&env, &["--allow-partial"], std::slice::from_ref(&path));
+    let json = merge(&env, &["--allow-partial", "--json"], &[path]);
+    assert!(human.status.success() && json.status.success());
+    let human = String::from_utf8_lossy(&human.stdout).into_owned();
+    assert!(human.contains("no estimate"), "{human}");
+    let json_text = String::from_utf8_lossy(&json.stdout).into_owned();
+    for text in [&human, &json_text, &part_text] {
+        // Rust prints NaN and inf (-inf) for non-finite floats; no word of these texts is one.
+        let mut words = text.split(|c: char| !c.is_ascii_alphanumeric());
+        assert!(words.all(|w| w != "NaN" && w != "inf"), "{text}");
+    }
+    let merged: Value = serde_json::from_str(&json_text).expect("JSON");
+    assert_eq!(merged["has_estimate"], false);
+    assert!(merged["pi"].is_null() && merged["std_error"].is_null());
 }

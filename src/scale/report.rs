@@ -117,7 +117,23 @@ pub struct Amdahl {
     /// Worker counts of the rows the fit used: 2 to `cores` workers, without an assumed baseline.
     /// Rows above the core count measure time-sharing of cores, not the serial fraction.
     pub fit_workers: Vec<usize>,
+    /// `true` when the fit rests on a single worker count beyond the baseline: one point fixes
+    /// `f` exactly, so `max_speedup` is an extrapolation from it, not a measured trend.
+    pub extrapolation: bool,
+    /// A 95% interval `[low, high]` of `serial_fraction` from the spread of the timed runs (see
+    /// `interval_method`); `null` when every row has a single run (no spread is measured).
+    pub serial_fraction_ci95: Option<[f64; 2]>,
+    /// The same interval for `max_speedup`, `[1/high, 1/low]`; a `null` bound does not exist
+    /// (an end of the fraction's interval at or below 0 means no limit). `null` without an
+    /// interval.
+    pub max_speedup_ci95: Option<[Option<f64>; 2]>,
+    /// How the intervals are computed.
+    pub interval_method: &'static str,
 }
+
+/// `Amdahl::interval_method`.
+const INTERVAL_METHOD: &str = "percentile bootstrap over the timed runs of every row (2000 \
+                               resamples, fixed seed): covers the spread of these timings only";
 
 impl ScaleReport {
     /// Summarises `sweep`, measured on a machine with `cores` available cores.
@@ -187,6 +203,21 @@ impl ScaleReport {
             .iter()
             .map(|r| (r.workers as f64, r.speedup))
             .collect();
+        let baseline_times = rows
+            .iter()
+            .find(|r| r.workers == baseline.workers)
+            .map_or(&[][..], |r| &r.times_s[..]);
+        let timed: Vec<(f64, &[f64])> = fit_rows
+            .iter()
+            .map(|r| (r.workers as f64, &r.times_s[..]))
+            .collect();
+        let serial_fraction_ci95 = scaling::amdahl_bootstrap(
+            baseline_times,
+            baseline.workers as f64,
+            &timed,
+            scaling::BOOTSTRAP_RESAMPLES,
+            scaling::BOOTSTRAP_SEED,
+        );
         let amdahl = scaling::amdahl_fit(&points).map(
             |AmdahlFit {
                  serial_fraction,
@@ -196,6 +227,10 @@ impl ScaleReport {
                     serial_fraction,
                     max_speedup,
                     fit_workers: fit_rows.iter().map(|r| r.workers).collect(),
+                    extrapolation: fit_rows.len() == 1,
+                    serial_fraction_ci95,
+                    max_speedup_ci95: serial_fraction_ci95.map(scaling::max_speedup_interval),
+                    interval_method: INTERVAL_METHOD,
                 }
             },
         );
@@ -412,6 +447,62 @@ mod tests {
         assert!(all.contains("1 worker: large spread"), "{all}");
         assert!(all.contains("4 workers: runs took less than 5 ms"), "{all}");
         assert_eq!(report.rows[0].outliers, [4]);
+    }
+
+    #[test]
+    fn a_fit_from_one_worker_count_is_an_extrapolation() {
+        let one = ScaleReport::new(
+            &sweep(&[(1, &[1.0, 1.02, 0.98]), (2, &[0.55, 0.56, 0.54])], 64),
+            2,
+        );
+        let fit = one.amdahl.unwrap();
+        assert_eq!(fit.fit_workers, [2]);
+        assert!(fit.extrapolation);
+        let two = ScaleReport::new(
+            &sweep(
+                &[
+                    (1, &[1.0, 1.02, 0.98]),
+                    (2, &[0.55, 0.56, 0.54]),
+                    (4, &[0.33, 0.32, 0.325]),
+                ],
+                64,
+            ),
+            4,
+        );
+        assert!(!two.amdahl.unwrap().extrapolation);
+    }
+
+    #[test]
+    fn the_fit_interval_widens_with_noisier_timings() {
+        // T(p) = 0.1 + 0.9/p, every row's runs spread by ±noise.
+        let width = |noise: f64| {
+            let runs = |p: f64| {
+                let t = 0.1 + 0.9 / p;
+                [
+                    t,
+                    t * (1.0 + noise),
+                    t * (1.0 - noise),
+                    t * (1.0 + noise / 2.0),
+                    t,
+                ]
+            };
+            let (t1, t2, t4) = (runs(1.0), runs(2.0), runs(4.0));
+            let report = ScaleReport::new(&sweep(&[(1, &t1), (2, &t2), (4, &t4)], 64), 4);
+            let fit = report.amdahl.unwrap();
+            let [low, high] = fit.serial_fraction_ci95.unwrap();
+            assert!(low <= fit.serial_fraction && fit.serial_fraction <= high);
+            let [top_low, top_high] = fit.max_speedup_ci95.unwrap();
+            assert!(top_low.unwrap() <= fit.max_speedup.unwrap());
+            assert!(top_high.is_none_or(|h| h >= fit.max_speedup.unwrap()));
+            high - low
+        };
+        let (quiet, noisy) = (width(0.01), width(0.1));
+        assert!(0.0 < quiet && quiet < noisy, "{quiet} vs {noisy}");
+        // One run per row: no spread, no interval, and the JSON says null.
+        let single = ScaleReport::new(&sweep(&[(1, &[1.0]), (2, &[0.55])], 64), 2);
+        let fit = single.amdahl.unwrap();
+        assert_eq!(fit.serial_fraction_ci95, None);
+        assert_eq!(fit.max_speedup_ci95, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Statistics of a worker-count sweep: summaries of repeated timings (median, mean, standard
 //! deviation, outliers) and the scaling figures built on them (speed-up, efficiency, the
-//! Karp–Flatt serial fraction and a least-squares Amdahl fit). Pure functions on numbers.
+//! Karp–Flatt serial fraction, a least-squares Amdahl fit and a bootstrap interval of it). Pure
+//! functions on numbers (the bootstrap's draws come from a seeded generator, so it is one too).
 //!
 //! Notation: `p` is the number of workers, `T(p)` a time with `p` workers, `S(p) = T(1) / T(p)`
 //! the speed-up. Amdahl's law with serial fraction `f` predicts `S(p) = 1 / (f + (1 − f)/p)`,
@@ -134,6 +135,79 @@ pub fn amdahl_fit(points: &[(f64, f64)]) -> Option<AmdahlFit> {
     })
 }
 
+/// Resamples drawn by [`amdahl_bootstrap`]: enough that the 2.5% and 97.5% points move by
+/// well under the interval's width from one seed to another.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// The bootstrap's fixed seed: the same timings always give the same interval.
+pub const BOOTSTRAP_SEED: u64 = 0x5EED_A4DA_4715;
+
+/// A 95% percentile-bootstrap interval `[low, high]` of the serial fraction that
+/// [`amdahl_fit`] gives, from the spread of the timed runs: each resample draws every row's runs
+/// (and the baseline's) with replacement, takes their medians, recomputes the speed-ups against
+/// the resampled baseline and refits. `baseline` holds the baseline's timed runs and
+/// `baseline_workers` its worker count (speed-ups are `baseline_workers · T_base / T_p`); `rows`
+/// the fitted rows as `(workers, timed runs)`. The draws come from a xoshiro256++ generator
+/// seeded with `seed`, so the interval is reproducible.
+///
+/// `None` when there is nothing to resample (no row, or one run in every row and the baseline:
+/// no spread is measured) or when a resample cannot be fitted. The interval covers only the
+/// noise of these timings, not what a rerun on a differently loaded machine would measure.
+pub fn amdahl_bootstrap(
+    baseline: &[f64],
+    baseline_workers: f64,
+    rows: &[(f64, &[f64])],
+    resamples: usize,
+    seed: u64,
+) -> Option<[f64; 2]> {
+    use rand_xoshiro::Xoshiro256PlusPlus;
+    use rand_xoshiro::rand_core::{Rng, SeedableRng};
+
+    if rows.is_empty() || resamples == 0 || baseline.is_empty() {
+        return None;
+    }
+    if baseline.len() < 2 && rows.iter().all(|(_, t)| t.len() < 2) {
+        return None;
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    // A multiply-shift draw from 0..n: reproducible whatever the version of `rand`.
+    let mut draw_median = |times: &[f64], buffer: &mut Vec<f64>| {
+        buffer.clear();
+        let n = times.len() as u128;
+        buffer.extend(
+            (0..times.len()).map(|_| times[((u128::from(rng.next_u64()) * n) >> 64) as usize]),
+        );
+        median(buffer)
+    };
+    let mut buffer = Vec::new();
+    let mut fractions = Vec::with_capacity(resamples);
+    let mut points = Vec::with_capacity(rows.len());
+    for _ in 0..resamples {
+        let base = draw_median(baseline, &mut buffer)?;
+        points.clear();
+        for (workers, times) in rows {
+            let time = draw_median(times, &mut buffer)?;
+            points.push((*workers, baseline_workers * speedup(base, time)));
+        }
+        let fit = amdahl_fit(&points)?;
+        if !fit.serial_fraction.is_finite() {
+            return None;
+        }
+        fractions.push(fit.serial_fraction);
+    }
+    fractions.sort_by(f64::total_cmp);
+    let at = |q: f64| fractions[((fractions.len() - 1) as f64 * q).round() as usize];
+    Some([at(0.025), at(0.975)])
+}
+
+/// The interval of the limit `1/f` over a serial-fraction interval `[low, high]`:
+/// `[1/high, 1/low]`, with `None` for a bound that does not exist (a fraction `≤ 0` has no
+/// limit, so `low ≤ 0` leaves the top open and `high ≤ 0` both ends).
+pub fn max_speedup_interval([low, high]: [f64; 2]) -> [Option<f64>; 2] {
+    let limit = |f: f64| (f > 0.0).then(|| 1.0 / f);
+    [limit(high), limit(low)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +329,63 @@ mod tests {
         assert_eq!(amdahl_fit(&[]), None);
         assert_eq!(amdahl_fit(&[(1.0, 1.0)]), None);
         assert_eq!(karp_flatt(1.0, 1.0), None);
+    }
+
+    /// Five runs per row of `T(p) = 0.1 + 0.9/p`, each run off by `noise` times a fixed pattern.
+    fn noisy_rows(noise: f64) -> Vec<(f64, Vec<f64>)> {
+        let pattern = [0.0, 1.0, -1.0, 0.5, -0.5];
+        [1.0, 2.0, 4.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let t = 0.1 + 0.9 / p;
+                let times = pattern
+                    .iter()
+                    .map(|d| t * (1.0 + noise * d * if i % 2 == 0 { 1.0 } else { -1.0 }))
+                    .collect();
+                (p, times)
+            })
+            .collect()
+    }
+
+    fn interval(rows: &[(f64, Vec<f64>)], seed: u64) -> Option<[f64; 2]> {
+        let fitted: Vec<(f64, &[f64])> = rows[1..].iter().map(|(p, t)| (*p, &t[..])).collect();
+        amdahl_bootstrap(&rows[0].1, 1.0, &fitted, BOOTSTRAP_RESAMPLES, seed)
+    }
+
+    #[test]
+    fn the_bootstrap_interval_widens_with_noisier_timings_and_holds_the_fit() {
+        let widths: Vec<f64> = [0.001, 0.01, 0.05]
+            .iter()
+            .map(|&noise| {
+                let [low, high] = interval(&noisy_rows(noise), BOOTSTRAP_SEED).unwrap();
+                assert!(low <= 0.1 && 0.1 <= high, "{noise}: {low}..{high}");
+                high - low
+            })
+            .collect();
+        assert!(widths[0] < widths[1] && widths[1] < widths[2], "{widths:?}");
+        // Noise-free runs: every resample is the same fit, the interval is a point.
+        let [low, high] = interval(&noisy_rows(0.0), BOOTSTRAP_SEED).unwrap();
+        assert!(close(low, 0.1) && close(high, 0.1), "{low}..{high}");
+    }
+
+    #[test]
+    fn the_bootstrap_is_reproducible_and_needs_a_spread() {
+        let rows = noisy_rows(0.03);
+        assert_eq!(interval(&rows, 1), interval(&rows, 1));
+        assert_ne!(interval(&rows, 1), interval(&rows, 2));
+        // One run per row: nothing to resample.
+        assert_eq!(
+            amdahl_bootstrap(&[1.0], 1.0, &[(2.0, &[0.55])], 100, 1),
+            None
+        );
+        assert_eq!(amdahl_bootstrap(&[1.0, 1.1], 1.0, &[], 100, 1), None);
+    }
+
+    #[test]
+    fn the_limit_interval_is_open_where_the_fraction_reaches_zero() {
+        assert_eq!(max_speedup_interval([0.1, 0.5]), [Some(2.0), Some(10.0)]);
+        assert_eq!(max_speedup_interval([-0.1, 0.5]), [Some(2.0), None]);
+        assert_eq!(max_speedup_interval([-0.2, -0.1]), [None, None]);
     }
 }

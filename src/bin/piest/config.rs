@@ -267,6 +267,14 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
     let workers = args
         .workers
         .unwrap_or_else(|| launch.threads_per_task(default_workers()));
+    if matches!(mode, Mode::Shard(_)) && matches!(args.run.seed.seed, Seed::Random) {
+        // Every shard would draw its own seed, and `piest merge` would refuse the set.
+        return Err(UsageError(
+            "--shard with --seed random: every shard would draw its own seed and the parts \
+             would not merge; give every shard the same --seed N"
+                .into(),
+        ));
+    }
     let (seed, random_seed) = resolve_seed(args.run.seed.seed);
     let format = if args.json {
         Format::Json

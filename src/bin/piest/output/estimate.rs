@@ -146,8 +146,12 @@ pub fn json(report: &Report) -> String {
     super::json(report)
 }
 
-/// The estimate alone, for `--quiet`.
+/// The estimate alone, for `--quiet`; `no estimate` when no trial was counted (an empty
+/// shard), never `NaN`.
 pub fn quiet(report: &Report) -> String {
+    if report.trials == 0 {
+        return "no estimate (0 trials counted)\n".into();
+    }
     format!("{}\n", report.pi)
 }
 

@@ -42,7 +42,12 @@ pub fn merge(merged: &MergeReport) -> String {
             merged.report.trials, merged.total_trials
         ));
     }
-    out.push_str(&estimate::human(&merged.report));
+    if merged.has_estimate {
+        out.push_str(&estimate::human(&merged.report));
+    } else {
+        // No trial counted: π, its error and its interval do not exist (never print NaN).
+        out.push_str("no estimate: the parts hold no trials (every one is an empty shard)\n");
+    }
     let count = merged
         .shard_count
         .map_or(String::new(), |n| format!(" (shards of {n})"));

@@ -18,7 +18,7 @@ use piest::scale::{ScaleReport, Series, Sweep, SweepSpec};
 use piest::stats::convergence::ConvergencePoint;
 use piest::{Kernel, stats};
 
-use super::{cache, estimate, scale};
+use super::{cache, estimate, part, scale};
 
 /// An estimate of 100,000,000 trials in 24 chunks, `cached` of them from the cache.
 fn estimate_report(cached_chunks: u64, cache: Option<CacheSummary>) -> Report {
@@ -243,6 +243,91 @@ fn error_messages_name_each_cause_once() {
     let message = super::error_message(&err);
     assert!(message.starts_with("cannot write x: "), "{message}");
     assert_eq!(message.matches("os error 28").count(), 1, "{message}");
+}
+
+/// The report of a shard or merge that counted nothing (more shards than chunks).
+fn empty_report() -> Report {
+    let tally = piest::tally::Tally::empty(piest::tally::TallyKey::new(0, 4_194_304));
+    Report::new(&tally, 2, "avx2")
+}
+
+/// A merge's report of `report`, with shards 1 and 3 of 4 missing when `partial`.
+fn merge_report(report: Report, partial: bool) -> piest::merge::MergeReport {
+    piest::merge::MergeReport {
+        complete: !partial,
+        total_trials: 100_000_000,
+        parts: if partial { 2 } else { 4 },
+        shard_count: Some(4),
+        missing_shards: if partial { vec![1, 3] } else { Vec::new() },
+        missing_chunks: if partial {
+            vec![[6, 12], [18, 24]]
+        } else {
+            Vec::new()
+        },
+        compute_s: 0.1164,
+        has_estimate: report.trials > 0,
+        report,
+    }
+}
+
+#[test]
+fn merge_text_complete() {
+    assert_snapshot!(part::merge(&merge_report(estimate_report(0, None), false)));
+}
+
+#[test]
+fn merge_text_partial() {
+    let report = Report {
+        trials: 50_000_000,
+        inside: 39_267_238,
+        chunks: 12,
+        ..estimate_report(0, None)
+    };
+    assert_snapshot!(part::merge(&merge_report(report, true)));
+}
+
+#[test]
+fn merge_text_of_empty_parts_only() {
+    assert_snapshot!(part::merge(&merge_report(empty_report(), true)));
+}
+
+#[test]
+fn merge_json_of_empty_parts_only() {
+    assert_snapshot!(super::json(&merge_report(empty_report(), true)));
+}
+
+#[test]
+fn shard_text_of_an_empty_shard() {
+    let plan = Plan::new(4_194_304, 4_194_304).unwrap();
+    let shard = piest::part::ShardId::new(0, 2).unwrap();
+    assert_snapshot!(part::shard(&empty_report(), shard, &plan));
+}
+
+#[test]
+fn no_renderer_of_an_estimate_prints_nan_or_infinity() {
+    let empty = empty_report();
+    let plan = Plan::new(4_194_304, 4_194_304).unwrap();
+    let shard = piest::part::ShardId::new(0, 2).unwrap();
+    let mut texts = vec![
+        estimate::quiet(&empty),
+        part::shard(&empty, shard, &plan),
+        part::merge(&merge_report(empty.clone(), true)),
+        super::json(&merge_report(empty.clone(), true)),
+    ];
+    let tally = piest::tally::Tally::empty(piest::tally::TallyKey::new(0, 4_194_304));
+    texts.push(super::json(&piest::part::PartReport::new(
+        shard, &plan, &tally, empty,
+    )));
+    for text in texts {
+        // Rust prints NaN and inf (-inf) for non-finite floats; no word of these texts is one.
+        let mut words = text.split(|c: char| !c.is_ascii_alphanumeric());
+        assert!(words.all(|w| w != "NaN" && w != "inf"), "{text}");
+    }
+}
+
+#[test]
+fn estimate_quiet_of_an_empty_shard() {
+    assert_snapshot!(estimate::quiet(&empty_report()));
 }
 
 #[test]

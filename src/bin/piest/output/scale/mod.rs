@@ -8,7 +8,7 @@ pub mod svg;
 pub mod table;
 
 use indicatif::HumanCount;
-use piest::scale::{ScaleReport, ScaleRow};
+use piest::scale::{Amdahl, ScaleReport, ScaleRow};
 
 /// The report as one JSON object with every raw timing (the fields of [`ScaleReport`]).
 pub fn json(report: &ScaleReport) -> String {
@@ -143,14 +143,42 @@ pub fn amdahl_line(report: &ScaleReport) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    let limit = match fit.max_speedup {
-        Some(max) => format!("max speed-up {}", times(max)),
-        None => "no limit measured (scaling at least linear)".into(),
+    let (fraction, limit) = fit_figures(fit);
+    let only = if fit.extrapolation { " only" } else { "" };
+    let extrapolated = if fit.extrapolation && fit.max_speedup.is_some() {
+        " (an extrapolation from one worker count, not a measurement)"
+    } else {
+        ""
     };
-    format!(
-        "Amdahl fit over {over} workers: serial fraction {:.1}% → {limit}; {machine}",
-        100.0 * fit.serial_fraction
-    )
+    format!("Amdahl fit over {over} workers{only}: {fraction} → {limit}{extrapolated}; {machine}")
+}
+
+/// The fit's serial fraction and limit in words, each with its 95% interval, or why there is
+/// none: `serial fraction 1.2% (95%: 0.8% to 1.6%)`, `max speed-up 83× (95%: 62× to 125×)`.
+pub fn fit_figures(fit: &Amdahl) -> (String, String) {
+    let percent = |f: f64| format!("{:.1}", 100.0 * f);
+    let fraction = match fit.serial_fraction_ci95 {
+        Some([low, high]) => format!(
+            "serial fraction {}% (95%: {}% to {}%)",
+            percent(fit.serial_fraction),
+            percent(low),
+            percent(high)
+        ),
+        None => format!(
+            "serial fraction {}% (no interval: one run per worker count)",
+            percent(fit.serial_fraction)
+        ),
+    };
+    let interval = match fit.max_speedup_ci95 {
+        Some([Some(low), Some(high)]) => format!(" (95%: {} to {})", times(low), times(high)),
+        Some([Some(low), None]) => format!(" (95%: {} to no limit)", times(low)),
+        _ => String::new(),
+    };
+    let limit = match fit.max_speedup {
+        Some(max) => format!("max speed-up {}{interval}", times(max)),
+        None => format!("no limit measured (scaling at least linear){interval}"),
+    };
+    (fraction, limit)
 }
 
 /// The determinism line: how many runs agreed on which count.

@@ -10,8 +10,6 @@ use indicatif::HumanCount;
 use piest::scale::ScaleReport;
 use plotters::prelude::*;
 
-use super::times;
-
 /// Width and height of the plot in pixels.
 const SIZE: (u32, u32) = (800, 520);
 /// Points on the Amdahl curve: enough for a smooth line at this width.
@@ -118,15 +116,15 @@ fn draw(report: &ScaleReport, svg: &mut String) -> Result<(), Box<dyn std::error
             let p = 1.0 + (x_max - 1.0) * i as f64 / CURVE_POINTS as f64;
             (p, fit.speedup_at(p))
         });
-        let limit = fit
-            .max_speedup
-            .map_or_else(|| "no limit".to_string(), |m| format!("max {}", times(m)));
+        let (fraction, limit) = super::fit_figures(fit);
+        let from = if fit.extrapolation {
+            ", extrapolated from one worker count"
+        } else {
+            ""
+        };
         chart
             .draw_series(LineSeries::new(curve, blue.stroke_width(2)))?
-            .label(format!(
-                "Amdahl fit: serial fraction {:.1}%, {limit}",
-                100.0 * fit.serial_fraction
-            ))
+            .label(format!("Amdahl fit: {fraction}, {limit}{from}"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue.stroke_width(2)));
     }
 
