@@ -20,6 +20,7 @@ use crate::output::{error_message, stderr_line};
 use crate::signal::{Interrupt, Signal};
 
 fn main() -> ExitCode {
+    signal::ignore_file_size_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage::clap_failure(&err).exit(),
@@ -44,16 +45,11 @@ fn main() -> ExitCode {
         None => cmd::estimate::run(&cli.estimate, &env, cancel),
     };
     // What a stopped maintenance command had already done ("; it had removed 3 entries ...").
-    let progress = match &result {
-        Err(err) => match err.downcast_ref() {
-            Some(cancelled @ piest::cache::MaintenanceError::Cancelled { .. }) => cancelled
-                .to_string()
-                .strip_prefix("interrupted")
-                .map(str::to_owned),
-            _ => None,
-        },
-        Ok(()) => None,
-    };
+    let progress = result
+        .as_ref()
+        .err()
+        .map(cmd::cache::stopped_progress)
+        .filter(|p| !p.is_empty());
     let status = match (interrupt.received(), result) {
         (Some(signal), _) => ExitStatus::Interrupted(signal),
         (None, Ok(())) => ExitStatus::Success,
