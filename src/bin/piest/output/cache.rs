@@ -73,7 +73,7 @@ pub fn info(info: &CacheInfo) -> String {
     }
     if info.unverified > 0 {
         out.push_str(&format!(
-            "unverified       {} (no readable key to check them with)\n",
+            "unverified       {} (not checked: the key cannot be read or is not trusted)\n",
             plural(info.unverified, "entry", "entries")
         ));
     }
