@@ -112,7 +112,6 @@ pub struct CacheInfo {
     pub dir: String,
     /// Whether the entries folder exists.
     pub exists: bool,
-    /// Valid entries.
     pub entries: u64,
     /// Entry files that fail verification with the current key (damaged, forged, or stored
     /// under an earlier key), or every entry file when the key is missing or damaged: no run

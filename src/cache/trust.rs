@@ -247,3 +247,102 @@ impl User {
         Ok(Some(meta))
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::super::{KeyError, Secret};
+    use super::*;
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn load(dir: &Path) -> Result<(), Distrust> {
+        match Secret::load(dir) {
+            Ok(_) => Ok(()),
+            Err(KeyError::Untrusted { source, .. }) => Err(source),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn modes_that_let_others_replace_or_read_the_key_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let v2 = tmp.path().join("cache/v2");
+        std::fs::create_dir_all(&v2).unwrap();
+        Secret::load_or_create(&v2).unwrap();
+        let key = v2.join(super::super::KEY_FILE);
+        assert!(load(&v2).is_ok());
+        chmod(&v2, 0o777);
+        assert!(matches!(load(&v2), Err(Distrust::WorldWritable { .. })));
+        chmod(&v2, 0o1777);
+        assert!(load(&v2).is_ok(), "sticky: others cannot replace our key");
+        chmod(tmp.path().join("cache").as_path(), 0o777);
+        assert!(matches!(load(&v2), Err(Distrust::WorldWritable { .. })));
+        chmod(tmp.path().join("cache").as_path(), 0o755);
+        chmod(&key, 0o644);
+        assert!(matches!(load(&v2), Err(Distrust::KeyWorld { .. })));
+        // Group access is fine for a group of ours (the running user's own group here).
+        chmod(&key, 0o660);
+        chmod(&v2, 0o770);
+        assert!(load(&v2).is_ok());
+        // A damaged key is not judged by its mode: it is replaced, and the new one is private.
+        std::fs::write(&key, b"").unwrap();
+        chmod(&key, 0o666);
+        let (_, replaced) = Secret::load_or_create(&v2).unwrap();
+        assert!(replaced.is_some());
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o007, 0);
+        assert!(load(&v2).is_ok());
+    }
+
+    #[test]
+    fn a_link_in_a_folder_others_can_write_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir_all(real.join("v2")).unwrap();
+        Secret::load_or_create(&real.join("v2")).unwrap();
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::os::unix::fs::symlink(&real, open.join("cache")).unwrap();
+        let through = open.join("cache/v2");
+        assert!(load(&through).is_ok());
+        // Whoever can write `open` could point the link elsewhere.
+        chmod(&open, 0o777);
+        let err = load(&through).unwrap_err();
+        assert!(
+            matches!(err, Distrust::WorldWritable { ref path, .. } if *path == open),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_folder_writable_by_a_group_of_others_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let v2 = tmp.path().join("v2");
+        std::fs::create_dir(&v2).unwrap();
+        Secret::load_or_create(&v2).unwrap();
+        chmod(&v2, 0o770);
+        // Only root can give a folder a group it is not in.
+        if std::os::unix::fs::chown(&v2, None, Some(54_321)).is_err() {
+            eprintln!("SKIPPED: cannot give a folder another group (not root)");
+            return;
+        }
+        if User::current().in_group(54_321) {
+            eprintln!("SKIPPED: this user is in group 54321");
+            return;
+        }
+        assert!(matches!(
+            load(&v2),
+            Err(Distrust::GroupWritable { gid: 54_321, .. })
+        ));
+        chmod(&v2, 0o750);
+        assert!(load(&v2).is_ok());
+        // A key readable by that group is refused.
+        std::os::unix::fs::chown(v2.join("key"), None, Some(54_321)).unwrap();
+        chmod(&v2.join("key"), 0o640);
+        assert!(matches!(load(&v2), Err(Distrust::KeyGroup { .. })));
+    }
+}
