@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::entry::{BlockKey, Entry, Invalid, MAX_ENTRY_BYTES};
-use super::key::{Secret, open_regular};
+use super::key::{KeyError, Secret, open_regular};
 use super::{Cache, TEMP_PREFIX, TEMP_SUFFIX, file_kind};
 
 /// Longest time a block's completed chunks wait in memory before they are stored (unless the
@@ -93,8 +93,17 @@ impl CacheSession {
     /// nothing. A damaged key is replaced, with one warning.
     pub fn open(cache: Cache, read: bool) -> Self {
         let mut notes = Notes::default();
-        let opened = match cache.create().map_err(|e| e.to_string()).and_then(|dir| {
-            match Secret::load_or_create(&dir) {
+        // Nothing is created where it could not be trusted.
+        let trusted = super::trust::check_folders(&cache.entries_dir()).map_err(|source| {
+            KeyError::Untrusted {
+                path: Secret::path(&cache.entries_dir()),
+                source,
+            }
+            .to_string()
+        });
+        let opened = match trusted
+            .and_then(|()| cache.create().map_err(|e| e.to_string()))
+            .and_then(|dir| match Secret::load_or_create(&dir) {
                 Ok((secret, replaced)) => {
                     if let Some(replaced) = replaced {
                         notes.warnings.push(replaced.to_string());
@@ -102,8 +111,7 @@ impl CacheSession {
                     Ok(Opened { dir, secret })
                 }
                 Err(e) => Err(e.to_string()),
-            }
-        }) {
+            }) {
             Ok(opened) => Some(opened),
             Err(e) => {
                 notes

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// could read its key or replace a file on the way to it.
 #[derive(Debug, thiserror::Error)]
 pub enum Distrust {
-    #[error("{} is owned by user {uid}, in a folder others can write", path.display())]
+    #[error("{} is owned by user {uid}", path.display())]
     Owner { path: PathBuf, uid: u32 },
     #[error("{} is writable by every user (mode {mode:04o}, not sticky)", path.display())]
     WorldWritable { path: PathBuf, mode: u32 },
@@ -76,6 +76,12 @@ pub(crate) fn check_access(key: &Metadata) -> Result<(), Distrust> {
 #[cfg(not(unix))]
 pub(crate) fn check_access(_key: &Metadata) -> Result<(), Distrust> {
     Ok(())
+}
+
+/// Checks the folders on the way to `dir` (nothing past one that does not exist yet): whether
+/// piest may create the cache there.
+pub(crate) fn check_folders(dir: &Path) -> Result<(), Distrust> {
+    check(dir, None)
 }
 
 #[cfg(not(unix))]
