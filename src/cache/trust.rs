@@ -225,7 +225,15 @@ impl User {
             let path = current.join(&name);
             let found = match std::fs::symlink_metadata(&path) {
                 Ok(found) => found,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                // Nothing there to trust; creating the cache fails and says so.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    return Ok(None);
+                }
                 Err(source) => return Err(Distrust::Inspect { path, source }),
             };
             if found.file_type().is_symlink() {

@@ -137,10 +137,15 @@ pub fn progress(done: &Done) -> String {
         return String::new();
     }
     let bytes = bytes.map(|b| format!(" ({})", size(b))).unwrap_or_default();
+    // Plain numbers: a script may read them.
     format!(
-        "; it had removed {}{bytes} and {}",
-        plural(entries, "entry", "entries"),
-        plural(other, "other file or span", "other files or spans")
+        "; it had removed {entries} {}{bytes} and {other} {}",
+        if entries == 1 { "entry" } else { "entries" },
+        if other == 1 {
+            "other file or span"
+        } else {
+            "other files or spans"
+        }
     )
 }
 
@@ -274,6 +279,20 @@ pub fn verified(report: &VerifyReport) -> String {
 mod tests {
     use super::*;
     use piest::cache::Pruned;
+
+    #[test]
+    fn a_stopped_command_says_what_it_had_removed() {
+        assert_eq!(progress(&Done::Nothing), "");
+        let mut cleared = Cleared::default();
+        assert_eq!(progress(&Done::Removed(Box::new(cleared.clone()))), "");
+        cleared.removed.entries = 3272;
+        cleared.removed.bytes = 52_400;
+        cleared.swept.strange = 1;
+        assert_eq!(
+            progress(&Done::Removed(Box::new(cleared))),
+            "; it had removed 3272 entries (52.4 kB) and 1 other file or span"
+        );
+    }
 
     #[test]
     fn clear_and_prune_say_what_they_removed() {
