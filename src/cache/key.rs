@@ -59,7 +59,7 @@ pub enum KeyError {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "the cache key {} was damaged ({why}) and has been replaced: entries stored under the old \
-     key are never used again (`piest cache prune` removes them)",
+     key are never used again (`piest cache prune` and `clear` remove them)",
     path.display()
 )]
 pub struct Replaced {
