@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::entry::{Entry, MAX_ENTRY_BYTES, is_entry_name};
 use super::key::{KeyError, Secret, open_regular};
 use super::verify::VerifyReport;
-use super::{Cache, CacheError, TAG_FILE, TEMP_PREFIX, TEMP_SUFFIX, file_kind};
+use super::{Cache, CacheError, TAG_FILE, TEMP_PREFIX, TEMP_SUFFIX};
 
 /// A temporary file older than this is a leftover of a killed writer, which `prune` removes
 /// (a live writer renames its temporary file within milliseconds).
@@ -52,7 +52,8 @@ pub enum StrangeKind {
     SymbolicLink,
     Fifo,
     Socket,
-    Device,
+    BlockDevice,
+    CharacterDevice,
     /// Anything else that is not a regular file.
     Special,
     /// A regular file larger than an entry can be.
@@ -82,7 +83,8 @@ impl std::fmt::Display for StrangeKind {
             StrangeKind::SymbolicLink => f.write_str("symbolic link"),
             StrangeKind::Fifo => f.write_str("FIFO"),
             StrangeKind::Socket => f.write_str("socket"),
-            StrangeKind::Device => f.write_str("device"),
+            StrangeKind::BlockDevice => f.write_str("block device"),
+            StrangeKind::CharacterDevice => f.write_str("character device"),
             StrangeKind::Special => f.write_str("special file"),
             StrangeKind::TooLarge { bytes } => write!(f, "{bytes} bytes"),
         }
@@ -608,20 +610,38 @@ fn strange(item: &DirEntry, meta: &std::fs::Metadata) -> Strange {
         } else {
             StrangeKind::Directory
         }
+    } else if kind.is_symlink() {
+        StrangeKind::SymbolicLink
     } else {
-        match file_kind(&kind) {
-            "symbolic link" => StrangeKind::SymbolicLink,
-            "FIFO" => StrangeKind::Fifo,
-            "socket" => StrangeKind::Socket,
-            "block device" | "character device" => StrangeKind::Device,
-            _ => StrangeKind::Special,
-        }
+        special_kind(&kind)
     };
     Strange {
         path: path.display().to_string(),
         kind: what,
         removable: what.removable(),
     }
+}
+
+/// What a file that is neither a regular file, a folder nor a link is.
+fn special_kind(kind: &std::fs::FileType) -> StrangeKind {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return StrangeKind::Fifo;
+        }
+        if kind.is_socket() {
+            return StrangeKind::Socket;
+        }
+        if kind.is_block_device() {
+            return StrangeKind::BlockDevice;
+        }
+        if kind.is_char_device() {
+            return StrangeKind::CharacterDevice;
+        }
+    }
+    let _ = kind;
+    StrangeKind::Special
 }
 
 /// The key of the entries folder `dir` as maintenance sees it, and why it cannot be used.
