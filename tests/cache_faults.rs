@@ -1,8 +1,7 @@
 //! Faults and attacks the cache must contain: strange files where entries belong, planted links,
-//! another user's files in a shared sticky folder, forged and copied entries, concurrent first
-//! runs, the cost of caching one-trial chunks, and cancelling maintenance of a large cache.
-//! Cases that need an unprivileged user run through `setpriv` when the tests run as root, and
-//! say so on stderr when they cannot run.
+//! forged and copied entries, concurrent first runs, a damaged key, maintenance that cannot
+//! remove files, a damaged tag, a file-size limit, the cost of caching one-trial chunks, and
+//! cancelling maintenance of a large cache. Other users sharing a cache: `tests/cache_trust.rs`.
 
 mod common;
 
@@ -289,70 +288,207 @@ fn concurrent_first_processes_agree_on_one_key() {
     );
 }
 
-/// Runs `piest ARGS` as user and group 65534 (nobody), through `setpriv`; `None` (and a note on
-/// stderr) where that is impossible.
-fn as_nobody(env: &Piest, args: &[&str]) -> Option<std::process::Output> {
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
-    let piest = env.std_cmd();
-    cmd.arg(piest.get_program()).args(args);
-    for (k, v) in piest.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd.output().ok()?;
-    if !out.status.success() && out.stderr.starts_with(b"setpriv") {
-        return None;
-    }
-    Some(out)
+/// Whether this process runs as root (which ignores file modes).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
 }
 
 #[test]
-fn in_a_shared_sticky_folder_another_users_entry_costs_that_entry_only() {
-    // Only root can switch to another user.
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n");
-    if root.ok() != Some(true) {
-        eprintln!("SKIPPED: not root, so no second user to share the cache with");
-        return;
+fn a_damaged_key_is_replaced_once_by_concurrent_runs_and_cleared() {
+    let args = ["-n", "1e6", "--chunk-size", "1e4", "--json"];
+    for bad in [&b""[..], b"piest-cache-key-v2 0123\n", b"\x00garbage"] {
+        let env = Piest::new();
+        json_of(env.std_cmd().args(args).args(["-s", "0"]));
+        let key = env.dir.path().join("cache/v2/key");
+        std::fs::write(&key, bad).unwrap();
+        // The entry of seed 0 is now an orphan: its name came from the old key.
+        let info = json_of(env.std_cmd().args(["cache", "info", "--json"])).0;
+        assert_eq!(
+            (info["key"].as_str(), info["invalid"].as_u64()),
+            (Some("damaged"), Some(1))
+        );
+        let children: Vec<_> = (0..4)
+            .map(|seed| {
+                env.std_cmd()
+                    .args(args)
+                    .args(["-s", &seed.to_string()])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut replaced = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            replaced += stderr.matches("has been replaced").count();
+            assert_eq!(
+                stderr.lines().count(),
+                stderr.matches("has been replaced").count()
+            );
+        }
+        assert_eq!(replaced, 1, "one run replaced the key, with one warning");
+        let info = json_of(env.std_cmd().args(["cache", "info", "--json"])).0;
+        assert_eq!(
+            (
+                info["key"].as_str(),
+                info["entries"].as_u64(),
+                info["invalid"].as_u64()
+            ),
+            (Some("present"), Some(4), Some(1)),
+            "{info}"
+        );
+        // prune removes the orphan and agrees with info on what is left.
+        let pruned = json_of(
+            env.std_cmd()
+                .args(["cache", "prune", "--max-size", "1TB", "--json"]),
+        )
+        .0;
+        assert_eq!(
+            (
+                pruned["invalid_removed"].as_u64(),
+                pruned["kept_entries"].as_u64()
+            ),
+            (Some(1), Some(4))
+        );
+        // clear removes a damaged key; the next run makes a new one and warns about nothing.
+        std::fs::write(&key, bad).unwrap();
+        let cleared = json_of(env.std_cmd().args(["cache", "clear", "--json"])).0;
+        assert_eq!(cleared["damaged_key_removed"], true);
+        assert!(!key.exists());
+        let (v, stderr) = json_of(env.std_cmd().args(args).args(["-s", "0"]));
+        assert!(stderr.is_empty(), "{stderr}");
+        assert_eq!(v["cached_chunks"], 0);
     }
+}
+
+#[test]
+fn after_the_key_is_deleted_info_and_prune_agree() {
     let env = Piest::new();
-    let dir = env.dir.path().join("cache");
-    let entries = dir.join("v2");
-    std::fs::create_dir_all(&entries).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    for p in [env.dir.path(), &dir, &entries] {
-        let mode = if p == env.dir.path() { 0o755 } else { 0o1777 };
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    for seed in ["1", "2", "3"] {
+        json_of(
+            env.std_cmd()
+                .args(["-n", "1e6", "--chunk-size", "1e4", "--json", "-s", seed]),
+        );
     }
-    // 1.1e9 trials: 263 chunks of 2^22, so blocks 0 (256 chunks) and 1 (7 chunks).
-    let args = ["-n", "1.1e9", "-w", "2", "--json"];
-    let Some(first) = as_nobody(&env, &args) else {
-        eprintln!("SKIPPED: setpriv cannot run piest as user 65534 here");
-        return;
-    };
-    assert!(first.status.success(), "{first:?}");
-    let honest: Value = serde_json::from_slice(&first.stdout).unwrap();
-    // Root puts a file of its own, unreadable to others, where block 0's entry is.
-    let block0 =
-        Cache::new(&dir).entry_path(&BlockKey::new(honest["seed"].as_u64().unwrap(), 1 << 22, 0));
-    let block0 = block0.unwrap();
-    std::fs::remove_file(&block0).unwrap();
-    std::fs::write(&block0, b"root's").unwrap();
-    std::fs::set_permissions(&block0, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let seed = honest["seed"].to_string();
-    let again = as_nobody(&env, &[&args[..], &["-s", &seed]].concat()).unwrap();
-    assert!(again.status.success(), "{again:?}");
-    let v: Value = serde_json::from_slice(&again.stdout).unwrap();
+    std::fs::remove_file(env.dir.path().join("cache/v2/key")).unwrap();
+    let info = json_of(env.std_cmd().args(["cache", "info", "--json"])).0;
+    assert_eq!(
+        (info["entries"].as_u64(), info["invalid"].as_u64()),
+        (Some(0), Some(3))
+    );
+    let text = env.std_cmd().args(["cache", "info"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("never used again"), "{text}");
+    assert!(!text.contains("replaced when next used"), "{text}");
+    let pruned = json_of(
+        env.std_cmd()
+            .args(["cache", "prune", "--max-size", "1TB", "--json"]),
+    )
+    .0;
+    assert_eq!(
+        (
+            pruned["invalid_removed"].as_u64(),
+            pruned["kept_entries"].as_u64()
+        ),
+        (Some(3), Some(0))
+    );
+}
+
+#[test]
+fn maintenance_that_cannot_remove_files_fails_and_says_why() {
+    let env = Piest::new();
+    json_of(
+        env.std_cmd()
+            .args(["-n", "1e6", "--chunk-size", "1e4", "--json", "-s", "1"]),
+    );
+    let root = env.dir.path().join("cache");
+    // A cache this user cannot change: root's cache as another user, or a read-only folder.
+    let as_other = is_root();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |m| std::fs::Permissions::from_mode(m);
+    if as_other {
+        std::fs::set_permissions(env.dir.path(), mode(0o755)).unwrap();
+    } else {
+        std::fs::set_permissions(root.join("v2"), mode(0o555)).unwrap();
+    }
+    for action in [
+        &["cache", "clear"][..],
+        &["cache", "prune", "--max-size", "0"],
+    ] {
+        let mut cmd = if as_other {
+            let mut cmd = Command::new("setpriv");
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+            cmd.arg(env.std_cmd().get_program());
+            cmd.env("PIEST_CACHE_DIR", &root);
+            cmd
+        } else {
+            env.std_cmd()
+        };
+        let out = cmd.args(action).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{action:?}: {stdout}{stderr}");
+        assert!(stderr.contains("could not remove 1 file"), "{stderr}");
+        assert!(stderr.contains("denied"), "{stderr}");
+        assert!(stdout.contains("failing to remove"), "{stdout}");
+        assert!(!stdout.contains("kept 0 entries"), "{stdout}");
+    }
+    if !as_other {
+        std::fs::set_permissions(root.join("v2"), mode(0o755)).unwrap();
+    }
+    let info = json_of(env.std_cmd().args(["cache", "info", "--json"])).0;
+    assert_eq!(info["entries"], 1);
+}
+
+#[test]
+fn an_empty_cachedir_tag_is_rewritten() {
+    let env = Piest::new();
+    let args = ["-n", "1e5", "-s", "1"];
+    json_of(env.std_cmd().args(args).arg("--json"));
+    let tag = env.dir.path().join("cache/v2/CACHEDIR.TAG");
+    let whole = std::fs::read(&tag).unwrap();
+    assert!(whole.starts_with(b"Signature: 8a477f597d28d172789f06886806bc55"));
+    std::fs::write(&tag, b"").unwrap();
+    json_of(env.std_cmd().args(args).arg("--json"));
+    assert_eq!(std::fs::read(&tag).unwrap(), whole);
+}
+
+#[test]
+fn a_file_size_limit_is_a_cache_warning() {
+    // 2e8 trials: 48 chunks of 2^22, one entry of 48 spans (about 1.6 kB), more than the limit
+    // of one block (512 or 1024 bytes, by shell); the key, the tag and an early store of a few
+    // spans fit.
+    let env = Piest::new();
+    let piest = env.std_cmd();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -f 1 && exec \"$0\" \"$@\""])
+        .arg(piest.get_program())
+        .args(["-n", "2e8", "-s", "3", "--json"]);
+    for (k, v) in piest.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let (v, stderr) = json_of(&mut cmd);
+    let (honest, _) = json_of(
+        env.std_cmd()
+            .args(["-n", "2e8", "-s", "3", "--json", "--no-cache"]),
+    );
     assert_eq!(v["inside"], honest["inside"]);
-    // Block 1 read; block 0 recomputed, its replacement refused, and one warning about it.
-    assert_eq!(v["cached_chunks"], 7);
-    assert_eq!(v["cache"]["warnings"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(std::fs::read(&block0).unwrap(), b"root's");
+    assert!(stderr.contains("cannot write cache entry"), "{stderr}");
+    assert!(stderr.contains("too large"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(env.dir.path().join("cache/v2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

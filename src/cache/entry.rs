@@ -24,7 +24,6 @@ pub const MAX_ENTRY_BYTES: u64 = (HEADER_MAX + MAX_SPANS * SPAN_BYTES + MAC_BYTE
 /// Format name of the entries of this version (also the folder's meaning in the docs).
 pub const FORMAT: &str = "piest-cache-entry-v2";
 
-/// File name suffix of entries.
 pub const ENTRY_SUFFIX: &str = ".entry";
 
 /// First bytes of every entry file.
@@ -47,7 +46,6 @@ const MAC_BYTES: usize = 32;
 pub struct BlockKey {
     /// Version string of the sampling algorithm ([`crate::ALGORITHM`] for real runs).
     pub algorithm: String,
-    /// Seed of the run.
     pub seed: u64,
     /// Trials per chunk: chunk `i` of a plan with another chunk size holds other trials.
     pub chunk_size: u64,
@@ -122,7 +120,6 @@ pub struct Span {
 }
 
 impl Span {
-    /// Chunks in the span.
     pub fn chunks(&self) -> u64 {
         self.end - self.first
     }
@@ -142,7 +139,6 @@ impl Span {
 /// Spans of different runs may overlap: a look-up picks disjoint ones ([`Entry::cover`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// The block.
     pub key: BlockKey,
     spans: Vec<Span>,
 }
@@ -162,7 +158,6 @@ pub struct Cover {
 }
 
 impl Entry {
-    /// An entry with no spans.
     pub fn empty(key: BlockKey) -> Self {
         Entry {
             key,
@@ -175,7 +170,6 @@ impl Entry {
         &self.spans
     }
 
-    /// Whether the entry holds no span.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }

@@ -1,9 +1,10 @@
 //! Maintenance of a cache directory: `info` (what is there), `clear` (remove every entry) and
-//! `prune` (remove entries by age and total size, least recently used first, like joblib's
-//! `reduce_size`). Only names of the cache's shapes are ever touched; of those, files that are
-//! not regular files are *strange*: counted and named, and removed only when they cannot be
-//! anyone's data (links, FIFOs, sockets, empty folders), never following a link. Every command
-//! looks at a cancel flag between files.
+//! `prune` (remove entries that can never be used again, then by age and total size, least
+//! recently used first, like joblib's `reduce_size`). Only names of the cache's shapes are ever
+//! touched; of those, files that are not regular files are *strange*: counted and named, and
+//! removed only when they cannot be anyone's data (links, FIFOs, sockets, empty folders), never
+//! following a link. Every command looks at a cancel flag between files. Results are typed;
+//! the binary words them.
 
 use std::fs::DirEntry;
 use std::io::{self, Read};
@@ -16,7 +17,7 @@ use serde::Serialize;
 use super::entry::{Entry, MAX_ENTRY_BYTES, is_entry_name};
 use super::key::{KeyError, Secret, open_regular};
 use super::verify::VerifyReport;
-use super::{Cache, CacheError, TAG_FILE, TEMP_PREFIX, TEMP_SUFFIX, file_kind};
+use super::{Cache, CacheError, TAG_FILE, TEMP_PREFIX, TEMP_SUFFIX};
 
 /// A temporary file older than this is a leftover of a killed writer, which `prune` removes
 /// (a live writer renames its temporary file within milliseconds).
@@ -31,36 +32,92 @@ const MAX_NAMED: usize = 20;
 pub enum KeyState {
     /// A valid key: entries were verified.
     Present,
-    /// No key yet (the next run creates one); entries cannot be verified.
+    /// No key (the next run creates one): no entry can ever be used again.
     Missing,
     /// A key this user cannot read; entries cannot be verified and runs do not use the cache.
     Unreadable,
-    /// Something at the key's path that is not a key; runs do not use the cache.
+    /// A file at the key's path that is not a key: the next run replaces it, so no entry can
+    /// ever be used again.
     Damaged,
+    /// A key someone besides this user, root and its groups could read or replace; entries are
+    /// not verified and runs do not use the cache.
+    Untrusted,
+}
+
+/// What a strange file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrangeKind {
+    EmptyDirectory,
+    Directory,
+    SymbolicLink,
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharacterDevice,
+    /// Anything else that is not a regular file.
+    Special,
+    /// A regular file larger than an entry can be.
+    TooLarge {
+        bytes: u64,
+    },
+}
+
+impl StrangeKind {
+    /// Whether it cannot be anyone's data, so that `clear` and `prune` may remove it.
+    pub fn removable(self) -> bool {
+        matches!(
+            self,
+            StrangeKind::EmptyDirectory
+                | StrangeKind::SymbolicLink
+                | StrangeKind::Fifo
+                | StrangeKind::Socket
+        )
+    }
+}
+
+impl std::fmt::Display for StrangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StrangeKind::EmptyDirectory => f.write_str("directory"),
+            StrangeKind::Directory => f.write_str("non-empty directory"),
+            StrangeKind::SymbolicLink => f.write_str("symbolic link"),
+            StrangeKind::Fifo => f.write_str("FIFO"),
+            StrangeKind::Socket => f.write_str("socket"),
+            StrangeKind::BlockDevice => f.write_str("block device"),
+            StrangeKind::CharacterDevice => f.write_str("character device"),
+            StrangeKind::Special => f.write_str("special file"),
+            StrangeKind::TooLarge { bytes } => write!(f, "{bytes} bytes"),
+        }
+    }
+}
+
+/// In JSON, the words of [`Display`](std::fmt::Display) ("directory", "FIFO", "4294967296 bytes").
+impl Serialize for StrangeKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// A file under an entry's (or temporary file's) name that is not a regular file of an entry's
 /// size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Strange {
-    /// The file.
     pub path: String,
-    /// What it is ("directory", "symbolic link", "FIFO", "4294967296 bytes", ...).
-    pub kind: String,
-    /// Whether `clear` and `prune` remove it (it cannot be anyone's data).
+    pub kind: StrangeKind,
+    /// Whether `clear` and `prune` remove it ([`StrangeKind::removable`]).
     pub removable: bool,
 }
 
 /// What `cache info` reports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CacheInfo {
-    /// The cache directory.
     pub dir: String,
     /// Whether the entries folder exists.
     pub exists: bool,
-    /// Valid entries.
     pub entries: u64,
-    /// Entry files that fail verification (they are recomputed and replaced when next used).
+    /// Entry files that fail verification with the current key (damaged, forged, or stored
+    /// under an earlier key), or every entry file when the key is missing or damaged: no run
+    /// will use them; `prune` removes them.
     pub invalid: u64,
     /// Bytes of all entry and temporary files.
     pub bytes: u64,
@@ -72,9 +129,10 @@ pub struct CacheInfo {
     pub seeds: u64,
     /// Temporary files (entries being written, or left by a killed writer).
     pub temp_files: u64,
-    /// The cache's secret.
     pub key: KeyState,
-    /// Entry files not checked because there is no readable key.
+    /// Why the key cannot be used, when it cannot.
+    pub key_problem: Option<String>,
+    /// Entry files not checked because the key cannot be read or is not trusted.
     pub unverified: u64,
     /// Strange files under entry names (see [`Strange`]).
     pub strange: u64,
@@ -82,29 +140,27 @@ pub struct CacheInfo {
     pub strange_files: Vec<Strange>,
     /// Files of the previous format's folder (`v1/`), which is never read.
     pub old_format_files: u64,
-    /// Bytes of those files.
     pub old_format_bytes: u64,
 }
 
 /// A file that `clear` or `prune` left in place, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotRemoved {
-    /// The file.
     pub path: String,
-    /// Why: what it is, or the OS error of the removal.
+    /// What it is (a strange file kept on purpose), or the OS error of the removal.
     pub why: String,
+    /// Whether its removal failed (rather than the file being kept on purpose).
+    pub failed: bool,
 }
 
 /// What `cache clear` or `cache prune` removed of the entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Removed {
-    /// The cache directory.
     pub dir: String,
     /// Entry files removed.
     pub entries: u64,
     /// Bytes of the files removed (entries, temporary files, the old format's files).
     pub bytes: u64,
-    /// Temporary files removed.
     pub temp_files: u64,
 }
 
@@ -117,7 +173,9 @@ pub struct Swept {
     pub old_format_files: u64,
     /// Files left in place (strange files that may be someone's data, failed removals).
     pub not_removed: u64,
-    /// The first few of them, named.
+    /// Of those, the removals that failed: the command could not do all it was asked.
+    pub failed: u64,
+    /// The first few files left, named.
     pub not_removed_files: Vec<NotRemoved>,
 }
 
@@ -130,15 +188,15 @@ pub struct Cleared {
     /// Strange and old files, and what was left.
     #[serde(flatten)]
     pub swept: Swept,
+    /// Whether a damaged key was removed (the next run creates a new one).
+    pub damaged_key_removed: bool,
 }
 
 /// What `cache prune` removed and kept (serialized as [`Pruned`] plus [`Swept`]'s fields).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PruneReport {
-    /// Entries removed and kept.
     #[serde(flatten)]
     pub pruned: Pruned,
-    /// Strange and old files, and what was left.
     #[serde(flatten)]
     pub swept: Swept,
 }
@@ -146,11 +204,11 @@ pub struct PruneReport {
 /// What `cache prune` removed and kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Pruned {
-    /// What was removed.
     pub removed: Removed,
-    /// Entry files kept.
+    /// Of the entries removed, those no run can use (see [`CacheInfo::invalid`]).
+    pub invalid_removed: u64,
+    /// Entry files kept (including those whose removal failed).
     pub kept_entries: u64,
-    /// Bytes of the entry files kept.
     pub kept_bytes: u64,
 }
 
@@ -165,59 +223,43 @@ pub enum Done {
     Verified(Box<VerifyReport>),
 }
 
-impl Done {
-    /// ", after removing …" when something was removed, else nothing.
-    fn progress(&self) -> String {
-        let (entries, bytes, other) = match self {
-            Done::Nothing => return String::new(),
-            Done::Removed(c) => (
-                c.removed.entries,
-                c.removed.bytes,
-                c.removed.temp_files + c.swept.strange + c.swept.old_format_files,
-            ),
-            Done::Verified(v) => (v.entries_removed, 0, v.removed_spans),
-        };
-        if entries + other == 0 {
-            return String::new();
-        }
-        format!(
-            "; it had removed {entries} entr{} ({bytes} bytes) and {other} other file{} or span{}",
-            if entries == 1 { "y" } else { "ies" },
-            if other == 1 { "" } else { "s" },
-            if other == 1 { "" } else { "s" },
-        )
-    }
-}
-
 /// Why a maintenance command stopped before its end. The cache is consistent either way: every
-/// file is whole or gone.
+/// file is whole or gone. What had been done is in `done`, for the caller to report.
 #[derive(Debug, thiserror::Error)]
 pub enum MaintenanceError {
     /// The cancel flag was set.
-    #[error("interrupted{}", done.progress())]
-    Cancelled {
-        /// What had been done.
-        done: Done,
-    },
+    #[error("interrupted")]
+    Cancelled { done: Done },
     /// A folder could not be listed (single files that cannot be removed do not stop it).
-    #[error("{source}{}", done.progress())]
-    Failed {
-        /// The failure.
-        source: CacheError,
-        /// What had been done.
-        done: Done,
-    },
+    #[error("{source}")]
+    Failed { source: CacheError, done: Done },
     /// `verify` needs the cache's key.
     #[error(transparent)]
     Key(#[from] KeyError),
     /// `verify` could not start its worker threads.
     #[error("cannot start {workers} worker threads: {source}")]
     Workers {
-        /// Threads requested.
         workers: usize,
-        /// Why rayon refused.
         source: rayon::ThreadPoolBuildError,
     },
+}
+
+/// The key as maintenance uses it to sort entries.
+enum KeyView {
+    Valid(Secret),
+    /// Missing or damaged: the next run makes a new key, so every entry is an orphan.
+    Gone,
+    /// Unreadable or not trusted: entries cannot be judged.
+    Unknown,
+}
+
+/// What an entry file is worth under the key.
+enum Judged {
+    Valid(Entry),
+    Invalid,
+    Unverified,
+    /// Removed by another process since the listing.
+    Vanished,
 }
 
 /// One name of the entries folder that piest owns.
@@ -258,12 +300,7 @@ impl Cache {
     pub fn info_cancellable(&self, cancel: &AtomicBool) -> Result<CacheInfo, MaintenanceError> {
         let dir = self.entries_dir();
         let listing = self.list(cancel, &|| Done::Nothing)?;
-        let (key, secret) = match Secret::load(&dir) {
-            Ok(secret) => (KeyState::Present, Some(secret)),
-            Err(KeyError::Missing { .. }) => (KeyState::Missing, None),
-            Err(KeyError::Corrupt { .. }) => (KeyState::Damaged, None),
-            Err(_) => (KeyState::Unreadable, None),
-        };
+        let (key, view, key_problem) = key_view(&dir);
         let (old_files, old_bytes) = self.old_format(cancel, &|| Done::Nothing, None)?;
         let mut info = CacheInfo {
             dir: self.root().display().to_string(),
@@ -276,6 +313,7 @@ impl Cache {
             seeds: 0,
             temp_files: listing.owned.iter().filter(|f| f.temp).count() as u64,
             key,
+            key_problem,
             unverified: 0,
             strange: listing.strange.len() as u64,
             strange_files: listing.strange.iter().take(MAX_NAMED).cloned().collect(),
@@ -285,31 +323,17 @@ impl Cache {
         let mut seeds = std::collections::HashSet::new();
         for file in listing.owned.iter().filter(|f| !f.temp) {
             check(cancel, || Done::Nothing)?;
-            let Some(secret) = &secret else {
-                info.unverified += 1;
-                continue;
-            };
-            let bytes = match read_file(&file.path) {
-                Ok(bytes) => bytes,
-                // Removed by another process since the listing.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                // One unreadable file (another user's, say) is counted, not fatal to `info`.
-                Err(_) => {
-                    info.invalid += 1;
-                    continue;
-                }
-            };
-            let name = file.path.file_name().map(|n| n.to_string_lossy());
-            match Entry::decode_any(&bytes, secret) {
-                // An entry stored under another key's name is as invalid as a damaged one.
-                Ok(entry) if name.as_deref() == Some(entry.key.file_name(secret).as_str()) => {
+            match judge(file, &view) {
+                Judged::Valid(entry) => {
                     info.entries += 1;
                     seeds.insert(entry.key.seed);
                     let (chunks, trials) = coverage(&entry);
                     info.chunks = info.chunks.saturating_add(chunks);
                     info.trials = info.trials.saturating_add(trials);
                 }
-                _ => info.invalid += 1,
+                Judged::Invalid => info.invalid += 1,
+                Judged::Unverified => info.unverified += 1,
+                Judged::Vanished => {}
             }
         }
         info.seeds = seeds.len() as u64;
@@ -321,8 +345,9 @@ impl Cache {
         Ok(self.clear_cancellable(&AtomicBool::new(false))?.removed)
     }
 
-    /// Removes every entry and temporary file, the removable strange files and the old format's
-    /// files; keeps the key. Stops soon after `cancel` is set, saying what it had removed.
+    /// Removes every entry and temporary file, the removable strange files, the old format's
+    /// files and a damaged key; keeps a valid key (nodes sharing the directory keep agreeing,
+    /// and a key widened on purpose keeps its mode). Stops soon after `cancel` is set.
     pub fn clear_cancellable(&self, cancel: &AtomicBool) -> Result<Cleared, MaintenanceError> {
         let mut done = self.cleared();
         let listing = self.list(cancel, &|| Done::Nothing)?;
@@ -332,6 +357,11 @@ impl Cache {
         }
         self.remove_strange(&listing.strange, &mut done, cancel)?;
         self.remove_old_format(&mut done, cancel)?;
+        let dir = self.entries_dir();
+        match Secret::remove_damaged(&dir) {
+            Ok(removed) => done.damaged_key_removed = removed,
+            Err(e) => not_removed(&mut done, &Secret::path(&dir), e.to_string(), true),
+        }
         Ok(done)
     }
 
@@ -346,10 +376,11 @@ impl Cache {
         Ok(report.pruned)
     }
 
-    /// Removes the entries not used for `older_than` (by modification time, which a read
-    /// refreshes), then the least recently used until the rest takes at most `max_bytes`, and
-    /// temporary files left by killed writers, removable strange files and the old format's
-    /// files. `now` is the current time. Stops soon after `cancel` is set.
+    /// Removes the entries no run can use (invalid under the key, or every entry when the key
+    /// is missing or damaged), those not used for `older_than` (by modification time, which a
+    /// read refreshes), then the least recently used until the rest takes at most `max_bytes`,
+    /// and temporary files left by killed writers, removable strange files and the old
+    /// format's files. `now` is the current time. Stops soon after `cancel` is set.
     pub fn prune_cancellable(
         &self,
         max_bytes: Option<u64>,
@@ -359,34 +390,49 @@ impl Cache {
     ) -> Result<PruneReport, MaintenanceError> {
         let age = |f: &Owned| now.duration_since(f.modified).unwrap_or(Duration::ZERO);
         let mut done = self.cleared();
+        let mut invalid_removed = 0;
         let mut kept = Vec::new();
+        let (_, view, _) = key_view(&self.entries_dir());
         let listing = self.list(cancel, &|| Done::Nothing)?;
         for file in listing.owned {
             check(cancel, || Done::Removed(Box::new(done.clone())))?;
-            let expired = if file.temp {
-                age(&file) > STALE_TEMP_AGE
-            } else {
-                older_than.is_some_and(|limit| age(&file) > limit)
-            };
-            match (expired, file.temp) {
-                (true, _) => {
+            if file.temp {
+                if age(&file) > STALE_TEMP_AGE {
                     remove(&file, &mut done);
                 }
-                (false, false) => kept.push(file),
-                (false, true) => {}
+                continue;
             }
+            let useless = match judge(&file, &view) {
+                Judged::Vanished => continue,
+                Judged::Invalid => true,
+                Judged::Valid(_) | Judged::Unverified => false,
+            };
+            let expired = older_than.is_some_and(|limit| age(&file) > limit);
+            if useless || expired {
+                if remove(&file, &mut done) {
+                    invalid_removed += u64::from(useless);
+                    continue;
+                }
+                if !file.path.exists() {
+                    continue;
+                }
+            }
+            kept.push(file);
         }
         // Oldest first; the name breaks ties so that the choice does not depend on listing order.
         kept.sort_by(|a, b| a.modified.cmp(&b.modified).then(a.path.cmp(&b.path)));
         let mut kept_bytes: u64 = kept.iter().map(|f| f.bytes).sum();
-        let mut first_kept = 0;
+        let mut kept_entries = kept.len() as u64;
         if let Some(max) = max_bytes {
-            while kept_bytes > max && first_kept < kept.len() {
-                check(cancel, || Done::Removed(Box::new(done.clone())))?;
-                if remove(&kept[first_kept], &mut done) {
-                    kept_bytes -= kept[first_kept].bytes;
+            for file in &kept {
+                if kept_bytes <= max {
+                    break;
                 }
-                first_kept += 1;
+                check(cancel, || Done::Removed(Box::new(done.clone())))?;
+                if remove(file, &mut done) || !file.path.exists() {
+                    kept_bytes -= file.bytes;
+                    kept_entries -= 1;
+                }
             }
         }
         self.remove_strange(&listing.strange, &mut done, cancel)?;
@@ -394,7 +440,8 @@ impl Cache {
         Ok(PruneReport {
             pruned: Pruned {
                 removed: done.removed,
-                kept_entries: (kept.len() - first_kept) as u64,
+                invalid_removed,
+                kept_entries,
                 kept_bytes,
             },
             swept: done.swept,
@@ -435,12 +482,12 @@ impl Cache {
             check(cancel, || Done::Removed(Box::new(done.clone())))?;
             let path = Path::new(&s.path);
             if !s.removable {
-                not_removed(done, path, s.kind.clone());
+                not_removed(done, path, s.kind.to_string(), false);
                 continue;
             }
             // Neither call follows a link: a link is removed itself, and `remove_dir` of a
             // folder that filled up since the listing fails.
-            let result = if s.kind == "directory" {
+            let result = if s.kind == StrangeKind::EmptyDirectory {
                 std::fs::remove_dir(path)
             } else {
                 std::fs::remove_file(path)
@@ -448,7 +495,7 @@ impl Cache {
             match result {
                 Ok(()) => done.swept.strange += 1,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => not_removed(done, path, e.to_string()),
+                Err(e) => not_removed(done, path, e.to_string(), true),
             }
         }
         Ok(())
@@ -493,7 +540,7 @@ impl Cache {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => {
-                        not_removed(removed, &item.path(), e.to_string());
+                        not_removed(removed, &item.path(), e.to_string(), true);
                         continue;
                     }
                 },
@@ -555,25 +602,83 @@ impl Cache {
 fn strange(item: &DirEntry, meta: &std::fs::Metadata) -> Strange {
     let kind = meta.file_type();
     let path = item.path();
-    let (what, removable) = if kind.is_file() {
-        (format!("{} bytes", meta.len()), false)
+    let what = if kind.is_file() {
+        StrangeKind::TooLarge { bytes: meta.len() }
     } else if kind.is_dir() {
-        let empty = std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none());
-        let what = if empty {
-            "directory"
+        if std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none()) {
+            StrangeKind::EmptyDirectory
         } else {
-            "non-empty directory"
-        };
-        (what.to_owned(), empty)
+            StrangeKind::Directory
+        }
+    } else if kind.is_symlink() {
+        StrangeKind::SymbolicLink
     } else {
-        let what = file_kind(&kind);
-        let removable = matches!(what, "symbolic link" | "FIFO" | "socket");
-        (what.to_owned(), removable)
+        special_kind(&kind)
     };
     Strange {
         path: path.display().to_string(),
         kind: what,
-        removable,
+        removable: what.removable(),
+    }
+}
+
+/// What a file that is neither a regular file, a folder nor a link is.
+fn special_kind(kind: &std::fs::FileType) -> StrangeKind {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return StrangeKind::Fifo;
+        }
+        if kind.is_socket() {
+            return StrangeKind::Socket;
+        }
+        if kind.is_block_device() {
+            return StrangeKind::BlockDevice;
+        }
+        if kind.is_char_device() {
+            return StrangeKind::CharacterDevice;
+        }
+    }
+    let _ = kind;
+    StrangeKind::Special
+}
+
+/// The key of the entries folder `dir` as maintenance sees it, and why it cannot be used.
+fn key_view(dir: &Path) -> (KeyState, KeyView, Option<String>) {
+    match Secret::load(dir) {
+        Ok(secret) => (KeyState::Present, KeyView::Valid(secret), None),
+        Err(KeyError::Missing { .. }) => (KeyState::Missing, KeyView::Gone, None),
+        Err(e @ KeyError::Corrupt { .. }) => {
+            (KeyState::Damaged, KeyView::Gone, Some(e.to_string()))
+        }
+        Err(e @ KeyError::Untrusted { .. }) => {
+            (KeyState::Untrusted, KeyView::Unknown, Some(e.to_string()))
+        }
+        Err(e) => (KeyState::Unreadable, KeyView::Unknown, Some(e.to_string())),
+    }
+}
+
+/// Reads and checks the entry file `file` under `view`.
+fn judge(file: &Owned, view: &KeyView) -> Judged {
+    let secret = match view {
+        KeyView::Valid(secret) => secret,
+        KeyView::Gone => return Judged::Invalid,
+        KeyView::Unknown => return Judged::Unverified,
+    };
+    let bytes = match read_file(&file.path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Judged::Vanished,
+        // One unreadable file (another user's, say) is counted, not fatal.
+        Err(_) => return Judged::Invalid,
+    };
+    let name = file.path.file_name().map(|n| n.to_string_lossy());
+    match Entry::decode_any(&bytes, secret) {
+        // An entry stored under another key's name is as invalid as a damaged one.
+        Ok(entry) if name.as_deref() == Some(entry.key.file_name(secret).as_str()) => {
+            Judged::Valid(entry)
+        }
+        _ => Judged::Invalid,
     }
 }
 
@@ -634,7 +739,7 @@ fn remove(file: &Owned, done: &mut Cleared) -> bool {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return false,
         Err(e) => {
-            not_removed(done, &file.path, e.to_string());
+            not_removed(done, &file.path, e.to_string(), true);
             return false;
         }
     }
@@ -648,13 +753,16 @@ fn remove(file: &Owned, done: &mut Cleared) -> bool {
     true
 }
 
-fn not_removed(done: &mut Cleared, path: &Path, why: String) {
+/// Notes a file left in place: on purpose, or because its removal `failed`.
+fn not_removed(done: &mut Cleared, path: &Path, why: String, failed: bool) {
     let swept = &mut done.swept;
     swept.not_removed += 1;
+    swept.failed += u64::from(failed);
     if swept.not_removed_files.len() < MAX_NAMED {
         swept.not_removed_files.push(NotRemoved {
             path: path.display().to_string(),
             why,
+            failed,
         });
     }
 }

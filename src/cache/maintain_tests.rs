@@ -55,13 +55,16 @@ fn info_counts_entries_chunks_trials_and_invalid_files() {
     let info = cache.info().unwrap();
     assert_eq!((info.entries, info.invalid), (1, 2));
     assert!(entries.join("notes.txt").exists());
-    // Without the key nothing can be verified.
+    // Without the key no entry can be used again: all are invalid, and prune removes them.
     std::fs::remove_file(entries.join(super::super::KEY_FILE)).unwrap();
     let info = cache.info().unwrap();
     assert_eq!(
-        (info.key, info.entries, info.unverified),
-        (KeyState::Missing, 0, 3)
+        (info.key, info.entries, info.unverified, info.invalid),
+        (KeyState::Missing, 0, 0, 3)
     );
+    let pruned = cache.prune(None, None, now).unwrap();
+    assert_eq!((pruned.invalid_removed, pruned.kept_entries), (3, 0));
+    assert_eq!(cache.info().unwrap().invalid, 0);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! A cache session: the cache as one run uses it. It reads and stores block entries for the
 //! runner, keeps the hit, miss and store counts, and collects warnings instead of failing. A
 //! problem with one entry (damaged, forged, unreadable, not a file, impossible to replace) costs
-//! that block only; only a cache that cannot be opened at all (no folder, no key) is off for the
-//! whole run.
+//! that block only; only a cache that cannot be opened at all (no folder, no usable key, a key
+//! that is not trusted) is off for the whole run.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::entry::{BlockKey, Entry, Invalid, MAX_ENTRY_BYTES};
-use super::key::{Secret, open_regular};
+use super::key::{KeyError, Secret, open_regular};
 use super::{Cache, TEMP_PREFIX, TEMP_SUFFIX, file_kind};
 
 /// Longest time a block's completed chunks wait in memory before they are stored (unless the
@@ -29,7 +29,6 @@ const MAX_ENTRY_WARNINGS: usize = 3;
 /// What the cache did during one run, for the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CacheSummary {
-    /// The cache directory.
     pub dir: String,
     /// Chunks whose count was read from the cache.
     pub hits: u64,
@@ -89,16 +88,30 @@ pub struct CacheSession {
 impl CacheSession {
     /// Opens `cache` for a run, creating its folder and secret if missing. `read` false
     /// (`--refresh`) computes every chunk and overwrites the entries. A cache that cannot be
-    /// opened (folder or key missing and impossible to create, key damaged or unreadable) leaves
-    /// the session unusable, with one warning: the run then computes everything, stores nothing.
+    /// opened (folder or key missing and impossible to create, key unreadable or not trusted)
+    /// leaves the session unusable, with one warning: the run then computes everything, stores
+    /// nothing. A damaged key is replaced, with one warning.
     pub fn open(cache: Cache, read: bool) -> Self {
         let mut notes = Notes::default();
-        let opened = match cache.create().map_err(|e| e.to_string()).and_then(|dir| {
-            match Secret::load_or_create(&dir) {
-                Ok(secret) => Ok(Opened { dir, secret }),
-                Err(e) => Err(e.to_string()),
+        // Nothing is created where it could not be trusted.
+        let trusted = super::trust::check_folders(&cache.entries_dir()).map_err(|source| {
+            KeyError::Untrusted {
+                path: Secret::path(&cache.entries_dir()),
+                source,
             }
-        }) {
+            .to_string()
+        });
+        let opened = match trusted
+            .and_then(|()| cache.create().map_err(|e| e.to_string()))
+            .and_then(|dir| match Secret::load_or_create(&dir) {
+                Ok((secret, replaced)) => {
+                    if let Some(replaced) = replaced {
+                        notes.warnings.push(replaced.to_string());
+                    }
+                    Ok(Opened { dir, secret })
+                }
+                Err(e) => Err(e.to_string()),
+            }) {
             Ok(opened) => Some(opened),
             Err(e) => {
                 notes
@@ -120,7 +133,6 @@ impl CacheSession {
         }
     }
 
-    /// The cache this session uses.
     pub fn cache(&self) -> &Cache {
         &self.cache
     }
@@ -351,12 +363,12 @@ mod tests {
         assert!(session.take_warnings().is_empty());
         let summary = session.summary();
         assert_eq!(summary.entries_written, 2);
-        // Nothing but the tag, the key and the entry: no stray temporary files.
+        // Nothing but the tag, the key, its lock and the entry: no stray temporary files.
         let names: Vec<String> = std::fs::read_dir(session.cache().entries_dir())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names.len(), 4, "{names:?}");
     }
 
     #[test]

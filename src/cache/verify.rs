@@ -37,11 +37,8 @@ pub struct VerifyOptions {
 /// A cached span whose count differs from the recomputed one (it has been removed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {
-    /// The entry file.
     pub entry: String,
-    /// Seed of the run.
     pub seed: u64,
-    /// Chunk size of the run.
     pub chunk_size: u64,
     /// First chunk of the span.
     pub first_chunk: u64,
@@ -58,7 +55,6 @@ pub struct Difference {
 /// What `cache verify` found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
-    /// The cache directory.
     pub dir: String,
     /// Valid entries of the current sampling algorithm read.
     pub entries: u64,

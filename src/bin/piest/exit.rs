@@ -186,7 +186,7 @@ impl Ending {
                     Signal::Terminate => " by SIGTERM",
                     Signal::Hangup => " by SIGHUP",
                 };
-                let after = done.as_ref().map(removed).unwrap_or_default();
+                let after = done.as_ref().map(crate::output::cache::progress).unwrap_or_default();
                 Some(format!("piest: interrupted{by}{after}"))
             }
         }
@@ -199,29 +199,6 @@ impl Ending {
         }
         self.status().exit()
     }
-}
-
-/// "; it had removed …" when a stopped maintenance command had removed something, else nothing.
-fn removed(done: &Done) -> String {
-    let (entries, bytes, other) = match done {
-        Done::Nothing => return String::new(),
-        Done::Removed(c) => (
-            c.removed.entries,
-            c.removed.bytes,
-            c.removed.temp_files + c.swept.strange + c.swept.old_format_files,
-        ),
-        Done::Verified(v) => (v.entries_removed, 0, v.removed_spans),
-    };
-    if entries + other == 0 {
-        return String::new();
-    }
-    let plural = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
-    format!(
-        "; it had removed {entries} entr{} ({bytes} bytes) and {other} other file{} or span{}",
-        plural(entries, "y", "ies"),
-        plural(other, "", "s"),
-        plural(other, "", "s"),
-    )
 }
 
 #[cfg(test)]

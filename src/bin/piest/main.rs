@@ -19,6 +19,7 @@ use crate::exit::Ending;
 use crate::signal::Interrupt;
 
 fn main() -> ExitCode {
+    signal::ignore_file_size_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage::clap_failure(&err).exit(),

@@ -7,6 +7,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+/// Lets a write beyond the file-size limit (`ulimit -f`) fail with an error (EFBIG) instead of
+/// killing the process with SIGXFSZ: a cache entry too large to write is then a cache warning,
+/// and any other file an error that names it.
+pub fn ignore_file_size_limit() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// A signal that stops a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use piest::cache::{Cache, VerifyOptions};
+use piest::cache::{Cache, Swept, VerifyOptions};
 
 use crate::cli::{CacheAction, CacheArgs};
 use crate::config::{self, Env};
@@ -26,6 +26,39 @@ pub struct VerifyDifferences {
     pub spans: usize,
 }
 
+/// `cache clear` or `cache prune` could not remove files it should have (a read-only cache, say):
+/// the report naming them is printed, and the process ends with status 1.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cache {action} could not remove {files} file{s} (first {first}); the cache is not as asked",
+    s = if *files == 1 { "" } else { "s" }
+)]
+pub struct Incomplete {
+    action: &'static str,
+    files: u64,
+    first: String,
+}
+
+impl Incomplete {
+    fn check(action: &'static str, swept: &Swept) -> anyhow::Result<()> {
+        if swept.failed == 0 {
+            return Ok(());
+        }
+        let first = swept
+            .not_removed_files
+            .iter()
+            .find(|f| f.failed)
+            .map(|f| format!("{}: {}", f.path, f.why))
+            .unwrap_or_default();
+        Err(Incomplete {
+            action,
+            files: swept.failed,
+            first,
+        }
+        .into())
+    }
+}
+
 /// Runs the cache action `args` names and prints its result.
 pub fn run(args: &CacheArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<()> {
     let cache = Cache::new(config::cache_dir(args, env)?);
@@ -44,13 +77,15 @@ pub fn run(args: &CacheArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<(
         }
         CacheAction::Clear => {
             let cleared = cache.clear_cancellable(cancel)?;
-            render(args.json, &cleared, output::cache::cleared)
+            write_stdout(render(args.json, &cleared, output::cache::cleared).as_bytes())?;
+            return Incomplete::check("clear", &cleared.swept);
         }
         CacheAction::Prune(prune) => {
             let (max_size, older_than) = config::prune_limits(prune)?;
             let now = std::time::SystemTime::now();
             let pruned = cache.prune_cancellable(max_size, older_than, now, cancel)?;
-            render(args.json, &pruned, output::cache::pruned)
+            write_stdout(render(args.json, &pruned, output::cache::pruned).as_bytes())?;
+            return Incomplete::check("prune", &pruned.swept);
         }
         CacheAction::Verify(verify) => {
             let options = VerifyOptions {

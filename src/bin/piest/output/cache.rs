@@ -4,7 +4,7 @@
 
 use bytesize::ByteSize;
 use indicatif::HumanCount;
-use piest::cache::{CacheInfo, Cleared, KeyState, PruneReport, Removed, Swept, VerifyReport};
+use piest::cache::{CacheInfo, Cleared, Done, KeyState, PruneReport, Removed, Swept, VerifyReport};
 
 /// A byte count such as `1.2 MB`.
 fn size(bytes: u64) -> String {
@@ -41,8 +41,12 @@ pub fn info(info: &CacheInfo) -> String {
         plural(info.seeds, "seed", "seeds"),
     ));
     if info.invalid > 0 {
+        let why = match info.key {
+            KeyState::Missing | KeyState::Damaged => "stored under a key that is gone",
+            _ => "damaged, forged, or stored under an earlier key",
+        };
         out.push_str(&format!(
-            "invalid          {} (recomputed and replaced when next used)\n",
+            "invalid          {} ({why}: never used again; prune removes them)\n",
             plural(info.invalid, "entry", "entries")
         ));
     }
@@ -53,18 +57,23 @@ pub fn info(info: &CacheInfo) -> String {
             plural(info.temp_files, "file", "files")
         ));
     }
+    let problem = info.key_problem.as_deref().unwrap_or("");
     match info.key {
         KeyState::Present => {}
-        KeyState::Missing => out.push_str("key              none yet (the next run creates it)\n"),
-        KeyState::Unreadable => {
-            out.push_str("key              unreadable by this user: runs do not use this cache\n")
-        }
-        KeyState::Damaged => out
-            .push_str("key              damaged: runs do not use this cache until it is removed\n"),
+        KeyState::Missing => out.push_str("key              none (the next run creates one)\n"),
+        KeyState::Unreadable => out.push_str(&format!(
+            "key              unreadable by this user: runs do not use this cache ({problem})\n"
+        )),
+        KeyState::Damaged => out.push_str(&format!(
+            "key              damaged: the next run replaces it, and clear removes it ({problem})\n"
+        )),
+        KeyState::Untrusted => out.push_str(&format!(
+            "key              {problem}: runs do not use this cache\n"
+        )),
     }
     if info.unverified > 0 {
         out.push_str(&format!(
-            "unverified       {} (no readable key to check them with)\n",
+            "unverified       {} (not checked: the key cannot be read or is not trusted)\n",
             plural(info.unverified, "entry", "entries")
         ));
     }
@@ -112,6 +121,34 @@ fn removed_files(removed: &Removed) -> String {
     format!("{text} ({})", size(removed.bytes))
 }
 
+/// What a stopped `clear`, `prune` or `verify` had done, to follow `interrupted`: `; it had
+/// removed 120 entries (1.0 MB) and 2 other files or spans`, or nothing.
+pub fn progress(done: &Done) -> String {
+    let (entries, bytes, other) = match done {
+        Done::Nothing => return String::new(),
+        Done::Removed(c) => (
+            c.removed.entries,
+            Some(c.removed.bytes),
+            c.removed.temp_files + c.swept.strange + c.swept.old_format_files,
+        ),
+        Done::Verified(v) => (v.entries_removed, None, v.removed_spans),
+    };
+    if entries + other == 0 {
+        return String::new();
+    }
+    let bytes = bytes.map(|b| format!(" ({})", size(b))).unwrap_or_default();
+    // Plain numbers: a script may read them.
+    format!(
+        "; it had removed {entries} {}{bytes} and {other} {}",
+        if entries == 1 { "entry" } else { "entries" },
+        if other == 1 {
+            "other file or span"
+        } else {
+            "other files or spans"
+        }
+    )
+}
+
 /// The lines about strange files, the old format's files and files left in place, after the
 /// line about entries.
 fn swept(swept: &Swept) -> String {
@@ -129,8 +166,13 @@ fn swept(swept: &Swept) -> String {
         ));
     }
     if swept.not_removed > 0 {
+        let failed = match swept.failed {
+            0 => String::new(),
+            n if n == swept.not_removed => ", failing to remove them".to_owned(),
+            n => format!(", failing to remove {}", HumanCount(n)),
+        };
         out.push_str(&format!(
-            "left {} in place:\n",
+            "left {} in place{failed}:\n",
             plural(swept.not_removed, "file", "files")
         ));
         for file in &swept.not_removed_files {
@@ -149,8 +191,13 @@ fn swept(swept: &Swept) -> String {
 /// `piest cache clear`: `removed 94 entries (845.1 kB) from DIR`, then what else it removed
 /// or left.
 pub fn cleared(cleared: &Cleared) -> String {
+    let key = if cleared.damaged_key_removed {
+        "removed the damaged key (the next run creates a new one)\n"
+    } else {
+        ""
+    };
     format!(
-        "removed {} from {}\n{}",
+        "removed {} from {}\n{key}{}",
         removed_files(&cleared.removed),
         cleared.removed.dir,
         swept(&cleared.swept)
@@ -158,11 +205,19 @@ pub fn cleared(cleared: &Cleared) -> String {
 }
 
 /// `piest cache prune`: `removed 2 entries (18.0 kB), kept 92 entries (827.1 kB) in DIR`, then
-/// what else it removed or left.
+/// how many of those removed no run could use, and what else it removed or left.
 pub fn pruned(report: &PruneReport) -> String {
     let pruned = &report.pruned;
+    let invalid = match pruned.invalid_removed {
+        0 => String::new(),
+        n => format!(
+            "{} of the entries removed could never be used again (damaged, forged, or stored \
+             under a key that is gone)\n",
+            HumanCount(n)
+        ),
+    };
     format!(
-        "removed {}, kept {} ({}) in {}\n{}",
+        "removed {}, kept {} ({}) in {}\n{invalid}{}",
         removed_files(&pruned.removed),
         plural(pruned.kept_entries, "entry", "entries"),
         size(pruned.kept_bytes),
@@ -206,8 +261,8 @@ pub fn verified(report: &VerifyReport) -> String {
     }
     if report.invalid > 0 {
         out.push_str(&format!(
-            "skipped {} that fail their check (damaged, forged or another cache's: runs \
-             recompute and replace them)\n",
+            "skipped {} that fail their check (damaged, forged, or stored under an earlier \
+             key: never used again; prune removes them)\n",
             plural(report.invalid, "entry", "entries")
         ));
     }
@@ -226,6 +281,20 @@ mod tests {
     use piest::cache::Pruned;
 
     #[test]
+    fn a_stopped_command_says_what_it_had_removed() {
+        assert_eq!(progress(&Done::Nothing), "");
+        let mut cleared = Cleared::default();
+        assert_eq!(progress(&Done::Removed(Box::new(cleared.clone()))), "");
+        cleared.removed.entries = 3272;
+        cleared.removed.bytes = 52_400;
+        cleared.swept.strange = 1;
+        assert_eq!(
+            progress(&Done::Removed(Box::new(cleared))),
+            "; it had removed 3272 entries (52.4 kB) and 1 other file or span"
+        );
+    }
+
+    #[test]
     fn clear_and_prune_say_what_they_removed() {
         let removed = Removed {
             dir: "/c".into(),
@@ -236,6 +305,7 @@ mod tests {
         let cleared_ = Cleared {
             removed: removed.clone(),
             swept: Swept::default(),
+            damaged_key_removed: false,
         };
         assert_eq!(
             cleared(&cleared_),
@@ -248,6 +318,7 @@ mod tests {
                     entries: 1,
                     ..removed
                 },
+                invalid_removed: 0,
                 kept_entries: 1,
                 kept_bytes: 9_000,
             },

@@ -9,7 +9,7 @@ use std::time::Duration;
 use insta::assert_snapshot;
 use piest::cache::{
     CacheInfo, CacheSummary, Cleared, Difference, KeyState, NotRemoved, PruneReport, Pruned,
-    Removed, Strange, Swept, VerifyReport,
+    Removed, Strange, StrangeKind, Swept, VerifyReport,
 };
 use piest::plan::Plan;
 use piest::report::Report;
@@ -366,12 +366,13 @@ fn cache_info(exists: bool) -> CacheInfo {
         } else {
             KeyState::Missing
         },
+        key_problem: None,
         unverified: 0,
         strange: if exists { 1 } else { 0 },
         strange_files: if exists {
             vec![Strange {
                 path: "/home/alice/.cache/piest/v2/1f.entry".into(),
-                kind: "FIFO".into(),
+                kind: StrangeKind::Fifo,
                 removable: true,
             }]
         } else {
@@ -400,11 +401,20 @@ fn swept(busy: bool) -> Swept {
     Swept {
         strange: 1,
         old_format_files: 3,
-        not_removed: 2,
-        not_removed_files: vec![NotRemoved {
-            path: "/home/alice/.cache/piest/v2/2e.entry".into(),
-            why: "a directory that is not empty: it may be someone's data".into(),
-        }],
+        not_removed: 3,
+        failed: 1,
+        not_removed_files: vec![
+            NotRemoved {
+                path: "/home/alice/.cache/piest/v2/2e.entry".into(),
+                why: StrangeKind::Directory.to_string(),
+                failed: false,
+            },
+            NotRemoved {
+                path: "/home/alice/.cache/piest/v2/3d.entry".into(),
+                why: "Read-only file system (os error 30)".into(),
+                failed: true,
+            },
+        ],
     }
 }
 
@@ -412,6 +422,7 @@ fn cleared(busy: bool) -> Cleared {
     Cleared {
         removed: removed(),
         swept: swept(busy),
+        damaged_key_removed: busy,
     }
 }
 
@@ -419,6 +430,7 @@ fn pruned(busy: bool) -> PruneReport {
     PruneReport {
         pruned: Pruned {
             removed: removed(),
+            invalid_removed: if busy { 1 } else { 0 },
             kept_entries: 92,
             kept_bytes: 827_100,
         },
@@ -474,6 +486,11 @@ fn cache_info_json() {
 fn cache_info_text_of_a_troubled_cache() {
     let info = CacheInfo {
         key: KeyState::Unreadable,
+        key_problem: Some(
+            "cannot read the cache key /home/alice/.cache/piest/v2/key: Permission denied \
+             (os error 13)"
+                .into(),
+        ),
         entries: 0,
         chunks: 0,
         trials: 0,
@@ -483,6 +500,48 @@ fn cache_info_text_of_a_troubled_cache() {
         strange: 25,
         old_format_files: 12,
         old_format_bytes: 120_000,
+        ..cache_info(true)
+    };
+    assert_snapshot!(cache::info(&info));
+}
+
+/// A cache in a folder other users can write, whose entries piest does not use.
+#[test]
+fn cache_info_text_of_an_untrusted_cache() {
+    let info = CacheInfo {
+        key: KeyState::Untrusted,
+        key_problem: Some(
+            "not trusting the cache key /srv/cache/v2/key: /srv/cache is writable by every \
+             user (mode 0777, not sticky)"
+                .into(),
+        ),
+        entries: 0,
+        chunks: 0,
+        trials: 0,
+        seeds: 0,
+        invalid: 0,
+        unverified: 94,
+        strange: 0,
+        strange_files: vec![],
+        temp_files: 0,
+        ..cache_info(true)
+    };
+    assert_snapshot!(cache::info(&info));
+}
+
+/// A cache whose key was deleted: its entries are counted as invalid, as prune removes them.
+#[test]
+fn cache_info_text_without_a_key() {
+    let info = CacheInfo {
+        key: KeyState::Missing,
+        entries: 0,
+        chunks: 0,
+        trials: 0,
+        seeds: 0,
+        invalid: 94,
+        strange: 0,
+        strange_files: vec![],
+        temp_files: 0,
         ..cache_info(true)
     };
     assert_snapshot!(cache::info(&info));
