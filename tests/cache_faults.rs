@@ -483,7 +483,8 @@ fn maintenance_of_a_large_cache_stops_soon_after_cancel() {
     // Prune and clear: the flag goes up once a thousand files are gone, in the middle of the
     // removals; a command that ignored it would remove all of them.
     let now = std::time::SystemTime::now();
-    let removals: [(&str, &dyn Fn(&AtomicBool) -> Result<(), MaintenanceError>); 2] = [
+    type Removal<'a> = &'a dyn Fn(&AtomicBool) -> Result<(), MaintenanceError>;
+    let removals: [(&str, Removal); 2] = [
         ("prune", &|c| {
             cache.prune_cancellable(Some(0), None, now, c).map(|_| ())
         }),
