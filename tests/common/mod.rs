@@ -37,9 +37,34 @@ impl Piest {
             cmd.env_remove(name);
         }
         cmd.env("PIEST_CACHE_DIR", self.dir.path().join("cache"));
+        default_signal_actions(&mut cmd);
         cmd
     }
 }
+
+/// Gives the child the default actions of the signals the tests send. A command started in the
+/// background by a non-interactive shell (`cargo test &` in a script, `nohup`) inherits SIGINT,
+/// SIGQUIT and SIGHUP ignored, and a piest command that keeps the default actions (`stream`,
+/// `merge`) would keep ignoring them: the signal tests would then test the test's parent.
+#[cfg(unix)]
+fn default_signal_actions(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure calls only `signal`, which is async-signal-safe,
+    // and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                if libc::signal(signal, libc::SIG_DFL) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn default_signal_actions(_: &mut std::process::Command) {}
 
 impl Piest {
     /// Runs `piest ARGS --json` in this environment; returns the parsed stdout and the stderr,
@@ -168,8 +193,8 @@ pub struct Interrupted {
 }
 
 /// Starts `piest ARGS` in `env`, waits until it is `busy`, sends it `signal` (a name for
-/// `kill -s`, such as `INT`) and waits for it to end; fails the test if it has not ended 10 s
-/// after the signal.
+/// `kill -s`, such as `INT`) and waits for it to end; fails the test if it has not ended 30 s
+/// after the signal (the callers hold it to a tighter bound).
 pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interrupted {
     use std::io::{BufRead, BufReader, Read};
     use std::sync::mpsc;
@@ -259,8 +284,8 @@ pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interr
             break status;
         }
         assert!(
-            sent.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIG{signal}"
+            sent.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIG{signal}"
         );
         std::thread::sleep(Duration::from_millis(5));
     };
