@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
+use crate::stats::stopping::PrefixCounts;
 
 /// What a chunk's count depends on besides its index and trials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -158,6 +159,20 @@ impl Tally {
             )));
         }
         Tally::from_parts(key, vec![range.clone()], plan.trials_in(&range), inside)
+    }
+
+    /// The tally of a growing run's prefix of `plan`, whose counts the runner summed chunk by
+    /// chunk (so they are consistent by construction).
+    pub(crate) fn of_prefix(key: TallyKey, plan: &Plan, prefix: &PrefixCounts) -> Self {
+        debug_assert!(prefix.chunks <= plan.chunks() && prefix.inside <= prefix.trials);
+        debug_assert_eq!(prefix.trials, plan.trials_in(&(0..prefix.chunks)));
+        let mut tally = Tally::empty(key);
+        if prefix.chunks > 0 {
+            tally.ranges.push(0..prefix.chunks);
+        }
+        tally.trials = prefix.trials;
+        tally.inside = prefix.inside;
+        tally
     }
 
     /// A tally from its stored fields (as a part file holds them), checked for consistency:

@@ -22,35 +22,26 @@
 //! at full speed, and its convergence series comes from a few dozen checkpoint sums filled as
 //! chunks complete, in any order.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::{ChunkEvent, ChunkSource, Observer, RunSpec};
 use crate::Error;
-use crate::cache::CacheSession;
-use crate::plan::{Plan, cache_cell_chunks};
+use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
+use crate::plan::{Chunk, Plan, cache_cell_chunks};
 use crate::sampler::{LANES, LaneStates};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
-use crate::stats::stopping::{StoppingRule, half_width_at};
+use crate::stats::stopping::{PrefixCounts, StoppingRule};
 use crate::tally::{ChunkSources, Tally};
 
 /// Most trials of the first chunk counted a second time, in pieces, for the convergence series'
 /// points below the first chunk boundary (a few milliseconds of work).
 const FIRST_CHUNK_POINTS_LIMIT: u64 = 1 << 22;
-
-/// Most chunks in one batch: bounds the memory of the counts waiting to be scanned.
-const MAX_BATCH_CHUNKS: u64 = 1 << 16;
-
-/// Chunks per worker in a batch at least: a batch ends when its slowest chunk does, so this
-/// keeps the idle tail at about one chunk in 64.
-const BATCH_CHUNKS_PER_WORKER: u64 = 32;
-
-/// Trials per worker in a batch at least (about 10 ms of work), so small chunks make batches
-/// long enough for the cost of starting one (a thread pool) not to matter.
-const BATCH_TRIALS_PER_WORKER: u64 = 1 << 24;
 
 /// What ended a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -62,16 +53,6 @@ pub enum StoppedBy {
     TargetError,
     /// The time budget was spent.
     MaxTime,
-}
-
-impl std::fmt::Display for StoppedBy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StoppedBy::Trials => "the trial count was reached",
-            StoppedBy::TargetError => "the target error was met",
-            StoppedBy::MaxTime => "the time budget ran out",
-        })
-    }
 }
 
 /// When a run may stop before its plan's last chunk.
@@ -155,7 +136,7 @@ pub fn run_until(
     if limits.is_fixed() {
         return run_fixed(spec, first, cache, observer, cancel);
     }
-    Grower::new(spec, limits, observer, cancel, clock).run(first, cache)
+    Grower::new(spec, limits, cache, observer, cancel, clock, &first).run()
 }
 
 /// The trials and inside counts of prefixes inside the first chunk, at the convergence grid's
@@ -250,349 +231,521 @@ impl Observer for CheckpointSums<'_> {
     }
 }
 
-/// A slot's state: not yet counted.
-const PENDING: u8 = 0;
-/// A slot's state: computed in this run.
-const COMPUTED: u8 = 1;
-/// A slot's state: read from the cache.
-const CACHED: u8 = 2;
+/// Chunks in one piece at most: a piece's per-chunk counts wait in memory until the scan
+/// reaches them.
+const PIECE_MAX_CHUNKS: u64 = 4096;
 
-/// One chunk of the current batch, as workers report it. A cached span of several chunks is
-/// reported once: its first slot holds the span's count and length.
-struct Slot {
-    inside: AtomicU64,
-    span: AtomicU64,
-    state: AtomicU8,
+/// Trials in one piece at least, where chunks allow (a few dozen microseconds of work), so
+/// that taking the lock twice per piece costs nothing measurable at small chunk sizes.
+const PIECE_TRIALS: u64 = 1 << 17;
+
+/// Completed pieces waiting for an earlier one at most, per worker: bounds their memory when
+/// one worker is held up; the others wait for it.
+const WAITING_PER_WORKER: usize = 64;
+
+/// How long a worker that may not take a piece waits before it looks again (the budget and the
+/// cancel flag are also read then).
+const IDLE_LOOK: Duration = Duration::from_millis(5);
+
+/// Chunks handed out together to one worker: consecutive, all inside one cache cell, all of
+/// one size (the plan's remainder chunk is a piece of its own).
+struct Piece {
+    chunks: Range<u64>,
+    /// Look up and store in the cache: false for the chunks of a cached span counted again.
+    cached: bool,
 }
 
-/// The in-order scan of the prefix.
-struct Scan {
-    /// Chunks in the prefix (the next chunk to scan).
+/// A piece whose counts are known.
+enum Counts {
+    /// Computed: each chunk's count, in order.
+    Chunks(Vec<u64>),
+    /// Read from the cache: one count for the span.
+    Span(u64),
+}
+
+/// What the scan has not reached yet: a completed piece.
+struct Done {
+    end: u64,
+    counts: Counts,
+}
+
+/// The cache entry of one block as this run fills it.
+struct Pending {
+    entry: Entry,
+    /// Chunks joined since the last store.
+    unsaved: u64,
+    /// Pieces of the block handed out and not yet back.
+    out: u64,
+    last_store: Instant,
+}
+
+/// Everything the workers share, under one lock: what to hand out next, what came back, the
+/// prefix scanned so far and the cache entries being filled.
+struct State {
+    /// The next chunk to hand out: chunks below it are out, back or scanned.
     next: u64,
-    trials: u64,
-    inside: u64,
+    /// Chunks of a cached span to count again one by one, handed out before `next`.
+    recount: Range<u64>,
+    /// Completed pieces past the prefix, by first chunk.
+    done: BTreeMap<u64, Done>,
+    /// The prefix: what the stopping rule reads.
+    prefix: PrefixCounts,
+    /// Where the prefix's chunks came from.
     sources: ChunkSources,
     series: SeriesBuilder,
     /// Set once the prefix ends at a boundary the rule or the plan's end chose.
     stop: Option<StoppedBy>,
-    /// The end of a cached span that might hold the stop inside it: its chunks must be counted
-    /// one by one, without the cache, before the scan can pass it.
-    recount: Option<u64>,
+    /// Every chunk that came back, past the stop included.
+    seen: ChunkSources,
+    /// The cache's answer for the block `next` is in: its spans not yet handed out.
+    cover: Option<(u64, VecDeque<Span>)>,
+    pending: BTreeMap<u64, Pending>,
 }
 
-/// The observer and state of a growing run.
+/// What a worker gets when it asks for work.
+enum Claim {
+    Work(Piece),
+    /// Nothing to take now: completed pieces wait for an earlier one.
+    Wait,
+    /// The run is over (a stop, the plan's end, a spent budget, a cancel).
+    Over,
+}
+
+/// A growing run: the state, the flag that halts pieces in flight, and the run's constants.
 struct Grower<'a> {
     spec: &'a RunSpec,
     rule: Option<StoppingRule>,
-    /// Clock time at which the budget is spent.
-    deadline: Option<Duration>,
-    started: Duration,
-    clock: &'a dyn Clock,
+    cache: Option<&'a CacheSession>,
     inner: &'a dyn Observer,
     cancel: &'a AtomicBool,
-    /// Cancels the current batch: set on a stop, a spent budget or `cancel`.
+    clock: &'a dyn Clock,
+    started: Duration,
+    budget: Option<Duration>,
+    /// Clock time at which the budget is spent.
+    deadline: Option<Duration>,
+    /// Chunks per cache cell: pieces and stored spans never cross a cell, and convergence
+    /// points sit on cell boundaries, so a cached run and a computed one draw the same series.
+    cell: u64,
+    piece_chunks: u64,
+    /// Set when the run is over: pieces in flight stop within a slice and are dropped.
     halt: AtomicBool,
     time_up: AtomicBool,
-    /// Mirror of `Scan::next`, read without the lock.
-    prefix: AtomicU64,
-    /// Chunks per cache cell: convergence checkpoints sit on cell boundaries (no cached span
-    /// crosses one), so a cached run and a computed one draw the same series.
-    cell: u64,
-    batch_start: AtomicU64,
-    batch_end: AtomicU64,
-    slots: Vec<Slot>,
-    /// Every chunk reported, past the stop included.
-    seen: Mutex<ChunkSources>,
-    scan: Mutex<Scan>,
+    state: Mutex<State>,
+    back: Condvar,
 }
 
 impl<'a> Grower<'a> {
     fn new(
         spec: &'a RunSpec,
         limits: &Limits,
+        cache: Option<&'a CacheSession>,
         inner: &'a dyn Observer,
         cancel: &'a AtomicBool,
         clock: &'a dyn Clock,
+        first: &[(u64, u64)],
     ) -> Self {
         let started = clock.now();
-        let batch = batch_chunks(spec).min(spec.plan.chunks());
+        let chunk_size = spec.plan.chunk_size();
+        let mut series = SeriesBuilder::new();
+        for &(trials, inside) in first {
+            series.offer(inside, trials);
+        }
         Grower {
             spec,
             rule: limits.target,
-            deadline: limits.max_time.map(|budget| started.saturating_add(budget)),
-            started,
-            clock,
+            cache,
             inner,
             cancel,
+            clock,
+            started,
+            budget: limits.max_time,
+            deadline: limits.max_time.map(|budget| started.saturating_add(budget)),
+            cell: cache_cell_chunks(chunk_size),
+            piece_chunks: (PIECE_TRIALS / chunk_size).clamp(1, PIECE_MAX_CHUNKS),
             halt: AtomicBool::new(false),
             time_up: AtomicBool::new(false),
-            prefix: AtomicU64::new(0),
-            cell: cache_cell_chunks(spec.plan.chunk_size()),
-            batch_start: AtomicU64::new(0),
-            batch_end: AtomicU64::new(0),
-            slots: (0..batch)
-                .map(|_| Slot {
-                    inside: AtomicU64::new(0),
-                    span: AtomicU64::new(1),
-                    state: AtomicU8::new(PENDING),
-                })
-                .collect(),
-            seen: Mutex::new(ChunkSources::default()),
-            scan: Mutex::new(Scan {
+            state: Mutex::new(State {
                 next: 0,
-                trials: 0,
-                inside: 0,
+                recount: 0..0,
+                done: BTreeMap::new(),
+                prefix: PrefixCounts::default(),
                 sources: ChunkSources::default(),
-                series: SeriesBuilder::new(),
+                series,
                 stop: None,
-                recount: None,
+                seen: ChunkSources::default(),
+                cover: None,
+                pending: BTreeMap::new(),
             }),
+            back: Condvar::new(),
         }
     }
 
-    fn run(self, first: Vec<(u64, u64)>, cache: Option<&CacheSession>) -> Result<Outcome, Error> {
-        let plan = self.spec.plan;
+    fn run(self) -> Result<Outcome, Error> {
+        let pool = super::pool(self.spec.workers)?;
+        pool.broadcast(|_| self.work());
         {
-            let mut scan = lock(&self.scan);
-            for &(trials, inside) in &first {
-                scan.series.offer(inside, trials);
+            let mut state = lock(&self.state);
+            // Completed chunks are kept, also past the stop and when cancelled.
+            let blocks: Vec<u64> = state.pending.keys().copied().collect();
+            for block in blocks {
+                self.store(&mut state, block);
             }
         }
-        loop {
-            if self.cancel.load(Ordering::Relaxed) {
-                return Err(Error::Cancelled);
-            }
-            let (from, recount) = {
-                let scan = lock(&self.scan);
-                (scan.next, scan.recount)
-            };
-            let mut to = from
-                .saturating_add(self.slots.len() as u64)
-                .min(plan.chunks());
-            // A cached span that may hold the stop is counted chunk by chunk, without the cache
-            // (which would answer it as one span again).
-            let batch_cache = match recount {
-                Some(end) => {
-                    to = to.min(end);
-                    None
-                }
-                None => cache,
-            };
-            for slot in &self.slots {
-                slot.state.store(PENDING, Ordering::Relaxed);
-            }
-            // A stop, a recount or a spent budget halted the last batch; this one starts afresh.
-            self.halt.store(false, Ordering::Relaxed);
-            self.batch_start.store(from, Ordering::Release);
-            self.batch_end.store(to, Ordering::Release);
-            match super::run(self.spec, from..to, batch_cache, &self, &self.halt) {
-                Ok(_) | Err(Error::Cancelled) => {}
-                Err(e) => return Err(e),
-            }
-            if self.cancel.load(Ordering::Relaxed) {
-                return Err(Error::Cancelled);
-            }
-            // Every completed chunk has been scanned; look once more in case a report raced.
-            self.advance();
-            let mut scan = lock(&self.scan);
-            if scan.stop.is_some() || self.time_up.load(Ordering::Relaxed) {
-                break;
-            }
-            match scan.recount {
-                // The span is counted chunk by chunk now: back to the cache.
-                Some(end) if recount == Some(end) && scan.next >= end => scan.recount = None,
-                // A span to recount was found in this batch: count it next.
-                Some(_) => continue,
-                None => {}
-            }
-            if scan.next < to {
-                // Halted without a stop, a spent budget or a cancel: cannot happen.
-                return Err(Error::InvalidConfig(format!(
-                    "chunks {}..{to} were not all counted",
-                    scan.next
-                )));
-            }
-            drop(scan);
-            if self.budget_spent() {
-                self.time_up.store(true, Ordering::Relaxed);
-                break;
-            }
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
         }
-        self.finish()
-    }
-
-    fn finish(self) -> Result<Outcome, Error> {
         let elapsed = self.clock.now().saturating_sub(self.started);
-        let time_up = self.time_up.load(Ordering::Relaxed);
-        let seen = *lock(&self.seen);
-        let scan = self
-            .scan
+        let state = self
+            .state
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        let plan =
-            self.spec.plan.prefix(scan.next).ok_or_else(|| {
-                Error::InvalidConfig("the run stopped before its first chunk".into())
-            })?;
-        let mut tally =
-            Tally::of_range(self.spec.key(), &self.spec.plan, 0..scan.next, scan.inside)
-                .map_err(|e| Error::InvalidConfig(e.to_string()))?;
-        tally.sources = scan.sources;
+        // Workers leave at a stop, a cancel (above) or a spent budget: no other way.
+        let stopped_by = state.stop.unwrap_or(StoppedBy::MaxTime);
+        let prefix = state.prefix;
+        let Some(plan) = self.spec.plan.prefix(prefix.chunks) else {
+            return Err(Error::BudgetTooShort {
+                budget: self.budget.unwrap_or_default(),
+                chunk_trials: self.spec.plan.chunk(0).trials,
+            });
+        };
+        let mut tally = Tally::of_prefix(self.spec.key(), &self.spec.plan, &prefix);
+        tally.sources = state.sources;
         tally.elapsed = elapsed;
-        let stopped_by = scan.stop.unwrap_or(if time_up {
-            StoppedBy::MaxTime
-        } else {
-            StoppedBy::Trials
-        });
         Ok(Outcome {
             // Met only as the rule judges a stop: the minimum sample counts, also at a cap.
-            target_met: self.rule.map(|r| r.may_stop(scan.inside, scan.trials)),
-            convergence: scan.series.finish(scan.inside, scan.trials),
-            past_stop: seen - scan.sources,
+            target_met: self.rule.map(|r| r.stops_at(&prefix)),
+            convergence: state.series.finish(prefix.inside, prefix.trials),
+            past_stop: state.seen - state.sources,
             tally,
             plan,
             stopped_by,
         })
     }
 
-    /// Whether the budget is spent and the prefix holds at least one chunk.
-    fn budget_spent(&self) -> bool {
-        match self.deadline {
-            Some(deadline) => {
-                self.prefix.load(Ordering::Relaxed) > 0 && self.clock.now() >= deadline
+    /// One worker: takes the next piece, counts it, hands it back, until the run is over.
+    fn work(&self) {
+        loop {
+            let piece = {
+                let mut state = lock(&self.state);
+                loop {
+                    match self.claim(&mut state) {
+                        Claim::Work(piece) => break Some(piece),
+                        Claim::Over => break None,
+                        Claim::Wait => {
+                            state = self
+                                .back
+                                .wait_timeout(state, IDLE_LOOK)
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .0;
+                        }
+                    }
+                }
+            };
+            let Some(piece) = piece else {
+                self.back.notify_all();
+                return;
+            };
+            let mut counts = Vec::with_capacity((piece.chunks.end - piece.chunks.start) as usize);
+            for index in piece.chunks.clone() {
+                match super::compute_chunk(self.spec, index, self, &self.halt) {
+                    Ok(inside) => counts.push(inside),
+                    Err(_) => break,
+                }
             }
-            None => false,
+            let mut state = lock(&self.state);
+            if counts.is_empty() {
+                self.give_up(&mut state, &piece);
+            } else {
+                // Halted in flight, the chunks it completed still count (and are stored).
+                let piece = Piece {
+                    chunks: piece.chunks.start..piece.chunks.start + counts.len() as u64,
+                    ..piece
+                };
+                self.complete(&mut state, &piece, counts);
+            }
+            drop(state);
+            self.back.notify_all();
         }
     }
 
-    /// Scans the completed chunks that extend the prefix, in order, stopping at a boundary the
-    /// rule or the plan's end chooses.
-    fn advance(&self) {
-        let start = self.batch_start.load(Ordering::Acquire);
-        let end = self.batch_end.load(Ordering::Acquire);
+    /// The next piece in index order, with cached spans on the way taken as they are.
+    fn claim(&self, state: &mut State) -> Claim {
         let plan = &self.spec.plan;
-        let mut scan = lock(&self.scan);
-        while scan.stop.is_none() && scan.next < end {
-            let slot = &self.slots[(scan.next - start) as usize];
-            let state = slot.state.load(Ordering::Acquire);
-            if state == PENDING {
-                break;
+        loop {
+            if state.stop.is_some() || self.over() {
+                return Claim::Over;
             }
-            let span = slot.span.load(Ordering::Relaxed);
-            let first = scan.next;
-            let trials = plan.trials_in(&(first..first + span));
-            let span_inside = slot.inside.load(Ordering::Relaxed);
-            if span > 1
-                && self
-                    .rule
-                    .is_some_and(|r| might_stop_inside(&r, scan.inside, scan.trials, trials))
-            {
-                // The stop may lie inside the span: count its chunks one by one.
-                scan.recount = Some(first + span);
-                self.halt.store(true, Ordering::Relaxed);
-                break;
+            if !state.recount.is_empty() {
+                let first = state.recount.start;
+                let end = state.recount.end.min(first + self.piece_chunks);
+                state.recount.start = end;
+                return Claim::Work(Piece {
+                    chunks: first..end,
+                    cached: false,
+                });
             }
-            scan.next += span;
-            scan.trials += trials;
-            scan.inside += span_inside;
-            if state == CACHED {
-                scan.sources.cached_chunks += span;
-            } else {
-                scan.sources.computed_chunks += span;
-                scan.sources.computed_trials += trials;
+            if state.next >= plan.chunks() {
+                // Everything is out; the last pieces are on their way back.
+                return Claim::Wait;
             }
-            let (inside, trials) = (scan.inside, scan.trials);
-            if scan.next.is_multiple_of(self.cell) || scan.next == plan.chunks() {
-                scan.series.offer(inside, trials);
+            if state.done.len() >= WAITING_PER_WORKER * self.spec.workers.get() {
+                return Claim::Wait;
             }
-            if self.rule.is_some_and(|r| r.may_stop(inside, trials)) {
-                scan.stop = Some(StoppedBy::TargetError);
-            } else if scan.next == plan.chunks() {
-                scan.stop = Some(StoppedBy::Trials);
+            let next = state.next;
+            let mut end = (next / self.cell + 1)
+                .saturating_mul(self.cell)
+                .min(next.saturating_add(self.piece_chunks))
+                .min(plan.chunks());
+            if next < plan.full_chunks() {
+                end = end.min(plan.full_chunks());
+            }
+            if let Some(cache) = self.cache {
+                let hits = self.cover(state, cache, next);
+                match hits.front().copied() {
+                    Some(span) if span.first == next => {
+                        hits.pop_front();
+                        self.take_span(state, cache, span);
+                        continue;
+                    }
+                    Some(span) => end = end.min(span.first),
+                    None => {}
+                }
+                let block = next / plan.block_chunks();
+                state
+                    .pending
+                    .entry(block)
+                    .or_insert_with(|| Pending {
+                        entry: Entry::empty(BlockKey::new(
+                            self.spec.seed,
+                            plan.chunk_size(),
+                            block,
+                        )),
+                        unsaved: 0,
+                        out: 0,
+                        last_store: Instant::now(),
+                    })
+                    .out += 1;
+            }
+            state.next = end;
+            return Claim::Work(Piece {
+                chunks: next..end,
+                cached: self.cache.is_some(),
+            });
+        }
+    }
+
+    /// The cache's spans for the rest of the block `next` is in, looked up once per block.
+    fn cover<'s>(
+        &self,
+        state: &'s mut State,
+        cache: &CacheSession,
+        next: u64,
+    ) -> &'s mut VecDeque<Span> {
+        let plan = &self.spec.plan;
+        let per_block = plan.block_chunks();
+        let block = next / per_block;
+        if state.cover.as_ref().is_none_or(|(b, _)| *b != block) {
+            let key = BlockKey::new(self.spec.seed, plan.chunk_size(), block);
+            let end = block
+                .saturating_add(1)
+                .saturating_mul(per_block)
+                .min(plan.chunks());
+            let full_end = end.min(plan.full_chunks()).max(next);
+            let remainder = (full_end < end).then(|| (full_end, plan.chunk(full_end).trials));
+            let hits = cache
+                .load(&key)
+                .map(|entry| entry.cover(next..full_end, remainder).hits)
+                .unwrap_or_default();
+            state.cover = Some((block, hits.into()));
+        }
+        &mut state.cover.as_mut().expect("just set").1
+    }
+
+    /// A cached span handed out: it is back at once.
+    fn take_span(&self, state: &mut State, cache: &CacheSession, span: Span) {
+        cache.count(span.chunks(), 0, 0);
+        let first = Chunk {
+            index: span.first,
+            trials: span.total_trials(),
+        };
+        self.inner.trials_done(span.total_trials());
+        super::report(
+            self.inner,
+            first,
+            span.chunks(),
+            span.inside,
+            Instant::now(),
+            ChunkSource::Cached,
+        );
+        state.seen.cached_chunks += span.chunks();
+        state.next = span.end;
+        state.done.insert(
+            span.first,
+            Done {
+                end: span.end,
+                counts: Counts::Span(span.inside),
+            },
+        );
+        self.scan(state);
+    }
+
+    /// A computed piece is back: stored (unless counted again), then scanned.
+    fn complete(&self, state: &mut State, piece: &Piece, counts: Vec<u64>) {
+        let plan = &self.spec.plan;
+        let chunks = piece.chunks.end - piece.chunks.start;
+        let trials = plan.chunk(piece.chunks.start).trials;
+        state.seen += ChunkSources {
+            cached_chunks: 0,
+            computed_chunks: chunks,
+            computed_trials: plan.trials_in(&piece.chunks),
+        };
+        if let (true, Some(cache)) = (piece.cached, self.cache) {
+            cache.count(0, chunks, 0);
+            let per_block = plan.block_chunks();
+            let block = piece.chunks.start / per_block;
+            let handed_out = state.next >= (block + 1).saturating_mul(per_block).min(plan.chunks());
+            if let Some(pending) = state.pending.get_mut(&block) {
+                pending.entry.join(Span {
+                    first: piece.chunks.start,
+                    end: piece.chunks.end,
+                    trials,
+                    inside: counts.iter().sum(),
+                });
+                pending.unsaved += chunks;
+                pending.out -= 1;
+                if (pending.out == 0 && handed_out)
+                    || pending.last_store.elapsed() >= FLUSH_INTERVAL
+                {
+                    self.store(state, block);
+                }
             }
         }
-        self.prefix.store(scan.next, Ordering::Relaxed);
-        if scan.stop.is_some() {
+        state.done.insert(
+            piece.chunks.start,
+            Done {
+                end: piece.chunks.end,
+                counts: Counts::Chunks(counts),
+            },
+        );
+        self.scan(state);
+    }
+
+    /// A piece halted in flight: nothing of it is kept.
+    fn give_up(&self, state: &mut State, piece: &Piece) {
+        if piece.cached && self.cache.is_some() {
+            let block = piece.chunks.start / self.spec.plan.block_chunks();
+            if let Some(pending) = state.pending.get_mut(&block) {
+                pending.out -= 1;
+            }
+        }
+    }
+
+    /// Stores block `block`'s computed spans, if any are unsaved; the block is forgotten once
+    /// no piece of it is out.
+    fn store(&self, state: &mut State, block: u64) {
+        let Some(cache) = self.cache else { return };
+        let Some(pending) = state.pending.get_mut(&block) else {
+            return;
+        };
+        if pending.unsaved > 0 {
+            if cache.store(&pending.entry) {
+                cache.count(0, 0, pending.unsaved);
+            }
+            pending.unsaved = 0;
+            pending.last_store = Instant::now();
+        }
+        if pending.out == 0 {
+            state.pending.remove(&block);
+        }
+    }
+
+    /// Extends the prefix with the pieces that continue it, chunk by chunk in index order,
+    /// until the rule or the plan's end stops it.
+    fn scan(&self, state: &mut State) {
+        let plan = &self.spec.plan;
+        while state.stop.is_none() {
+            let first = state.prefix.chunks;
+            let Some(done) = state.done.remove(&first) else {
+                break;
+            };
+            match done.counts {
+                Counts::Span(inside) => {
+                    let trials = plan.trials_in(&(first..done.end));
+                    let chunks = done.end - first;
+                    if chunks > 1
+                        && self
+                            .rule
+                            .is_some_and(|r| r.might_stop_within(&state.prefix, trials))
+                    {
+                        // The stop may lie inside: its chunks are counted again, one by one.
+                        state.seen.cached_chunks -= chunks;
+                        state.recount = first..done.end;
+                        break;
+                    }
+                    state.prefix.push_span(chunks, inside, trials);
+                    state.sources.cached_chunks += chunks;
+                    self.boundary(state);
+                }
+                Counts::Chunks(counts) => {
+                    for (index, inside) in (first..done.end).zip(counts) {
+                        let trials = plan.chunk(index).trials;
+                        state.prefix.push(inside, trials);
+                        state.sources.computed_chunks += 1;
+                        state.sources.computed_trials += trials;
+                        self.boundary(state);
+                        if state.stop.is_some() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if state.stop.is_some() {
             self.halt.store(true, Ordering::Relaxed);
         }
-        drop(scan);
-        if self.budget_spent() {
+    }
+
+    /// The prefix has reached a chunk boundary: a convergence point, and the stop checks.
+    fn boundary(&self, state: &mut State) {
+        let prefix = state.prefix;
+        let end = self.spec.plan.chunks();
+        if prefix.chunks.is_multiple_of(self.cell) || prefix.chunks == end {
+            state.series.offer(prefix.inside, prefix.trials);
+        }
+        if self.rule.is_some_and(|r| r.stops_at(&prefix)) {
+            state.stop = Some(StoppedBy::TargetError);
+        } else if prefix.chunks == end {
+            state.stop = Some(StoppedBy::Trials);
+        }
+    }
+
+    /// Whether the run must end now: cancelled, or the budget spent (which halts every piece in
+    /// flight, including those that would extend the prefix).
+    fn over(&self) -> bool {
+        if self.halt.load(Ordering::Relaxed) {
+            return true;
+        }
+        let spent = self.deadline.is_some_and(|d| self.clock.now() >= d);
+        if spent {
             self.time_up.store(true, Ordering::Relaxed);
-            self.halt.store(true, Ordering::Relaxed);
         }
+        if spent || self.cancel.load(Ordering::Relaxed) {
+            self.halt.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 }
 
 impl Observer for Grower<'_> {
     fn trials_done(&self, trials: u64) {
         self.inner.trials_done(trials);
-        if self.cancel.load(Ordering::Relaxed) {
-            self.halt.store(true, Ordering::Relaxed);
-        } else if self.budget_spent() {
-            self.time_up.store(true, Ordering::Relaxed);
-            self.halt.store(true, Ordering::Relaxed);
-        }
+        self.over();
     }
 
     fn chunk_done(&self, event: &ChunkEvent) {
         self.inner.chunk_done(event);
-        {
-            let mut seen = lock(&self.seen);
-            match event.source {
-                ChunkSource::Cached => seen.cached_chunks += event.chunks,
-                ChunkSource::Computed => {
-                    seen.computed_chunks += 1;
-                    seen.computed_trials += event.chunk.trials;
-                }
-            }
-        }
-        let start = self.batch_start.load(Ordering::Acquire);
-        let Some(slot) = event
-            .chunk
-            .index
-            .checked_sub(start)
-            .and_then(|offset| self.slots.get(offset as usize))
-        else {
-            return;
-        };
-        slot.inside.store(event.inside, Ordering::Relaxed);
-        slot.span.store(event.chunks.max(1), Ordering::Relaxed);
-        let state = match event.source {
-            ChunkSource::Cached => CACHED,
-            ChunkSource::Computed => COMPUTED,
-        };
-        slot.state.store(state, Ordering::Release);
-        self.advance();
     }
-}
-
-/// Whether a cached span of `trials` trials, following a prefix of
-/// `before_trials` with `before_inside`, might hold a boundary where `rule` stops: its chunks'
-/// own counts are unknown, so this bounds every inner prefix. Inner prefixes hold at most the
-/// span's end trials and an inside fraction between `before_inside / end` and
-/// `(before_inside + trials) / end`; the half-width falls with the trials and is unimodal in the
-/// fraction, so its least possible value is at the end's trials and one end of that range.
-fn might_stop_inside(
-    rule: &StoppingRule,
-    before_inside: u64,
-    before_trials: u64,
-    trials: u64,
-) -> bool {
-    let end = before_trials + trials;
-    if end <= rule.min_trials() {
-        return false;
-    }
-    let n = end as f64;
-    let low = before_inside as f64 / n;
-    let high = ((before_inside + trials) as f64 / n).min(1.0);
-    half_width_at(low, n).min(half_width_at(high, n)) <= rule.target()
-}
-
-/// Chunks per batch for `spec` (see the constants).
-fn batch_chunks(spec: &RunSpec) -> u64 {
-    let workers = spec.workers.get() as u64;
-    let by_chunks = BATCH_CHUNKS_PER_WORKER * workers;
-    let by_trials = (BATCH_TRIALS_PER_WORKER * workers).div_ceil(spec.plan.chunk_size());
-    by_chunks.max(by_trials).min(MAX_BATCH_CHUNKS)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -216,29 +216,48 @@ fn budget(limits: Limits, seconds: u64) -> Limits {
 }
 
 #[test]
-fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer() {
-    for workers in [1, 2, 3] {
-        for seconds in [0, 1, 40, 300] {
+fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer_and_every_worker_advances_it() {
+    for workers in [1, 2, 3, 4] {
+        for seconds in [1, 40, 300] {
             let s = uncapped(5_000, 8, workers);
             let ticks = Ticks(AtomicU64::new(0));
             let limits = budget(Limits::default(), seconds);
-            let out =
-                run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks).unwrap();
+            let out = match run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks) {
+                Ok(out) => out,
+                // One tick: another worker's chunk may end the budget while chunk 0 is out.
+                Err(Error::BudgetTooShort { .. }) if seconds == 1 && workers > 1 => continue,
+                Err(e) => panic!("{e}"),
+            };
             assert_eq!(out.stopped_by, StoppedBy::MaxTime);
             assert_eq!(out.target_met, None);
-            // At least one chunk, and no more than were completed before the budget ran out
-            // (workers ahead of the prefix count chunks the answer leaves out).
+            // No more chunks than were completed before the budget ran out, and chunks are
+            // handed out in index order, so every one completed in time is in the answer but
+            // those still out when it ran out (at most one per worker).
             let chunks = out.tally.chunks();
             let done = ticks.0.load(Ordering::SeqCst);
             assert!(
-                chunks >= 1 && chunks <= done.max(1),
-                "{chunks} chunks in {seconds} ticks ({done} completed)"
+                chunks >= 1 && chunks <= done && chunks + workers as u64 >= seconds,
+                "{chunks} chunks in {seconds} ticks ({done} completed, {workers} workers)"
             );
             let fixed = whole(&spec(out.tally.trials(), 5_000, 8, 2));
             assert_eq!(fixed.inside(), out.tally.inside());
             assert_eq!(out.plan, Plan::new(chunks * 5_000, 5_000).unwrap());
         }
     }
+}
+
+#[test]
+fn a_budget_spent_before_the_first_chunk_gives_no_answer() {
+    // The budget is spent at the start: the first chunk (of more trials than 64 bits count in
+    // a lifetime) is halted within a slice.
+    let s = uncapped(u64::MAX / 2, 1, 2);
+    let ticks = Ticks(AtomicU64::new(0));
+    let limits = budget(Limits::default(), 0);
+    let result = run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks);
+    assert!(
+        matches!(result, Err(Error::BudgetTooShort { chunk_trials, .. }) if chunk_trials == u64::MAX / 2),
+        "{result:?}"
+    );
 }
 
 #[test]
@@ -286,15 +305,19 @@ fn cancelling_a_growing_run_returns_no_answer() {
 }
 
 #[test]
-fn batches_stay_bounded_and_cover_a_few_chunks_per_worker() {
+fn pieces_stay_in_one_cell_and_a_plan_smaller_than_a_piece_runs() {
     let nz = |n| NonZeroUsize::new(n).unwrap();
-    let mut s = uncapped(1 << 22, 0, 2);
-    assert_eq!(batch_chunks(&s), 64);
+    let mut s = uncapped(1, 0, 2);
     s.workers = nz(3);
-    assert_eq!(batch_chunks(&s), 96);
-    let s = uncapped(1, 0, 4);
-    assert_eq!(batch_chunks(&s), MAX_BATCH_CHUNKS);
-    // A run whose whole plan is smaller than a batch.
+    let cancel = AtomicBool::new(false);
+    let clock = MonotonicClock::new();
+    let limits = Limits::default();
+    let g = Grower::new(&s, &limits, None, &Silent, &cancel, &clock, &[]);
+    assert_eq!(g.piece_chunks, PIECE_MAX_CHUNKS);
+    let s = uncapped(1 << 22, 0, 2);
+    let g = Grower::new(&s, &limits, None, &Silent, &cancel, &clock, &[]);
+    assert_eq!((g.piece_chunks, g.cell), (1, 1));
+    // A run whose whole plan is smaller than a piece.
     let out = grow(&spec(2_500, 1000, 1, 2), &target(1.0, 1), None);
     assert_eq!(out.tally.chunks(), 1);
     let _ = run_all;
