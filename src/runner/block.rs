@@ -70,6 +70,8 @@ pub(super) fn run(
         .unwrap_or_else(|| Entry::empty(key.clone()))
         .cover(chunks.start..full_end, remainder);
     let mut read = Counted::default();
+    // Every span of the cover is read (a hit), also when the run stops before reporting it.
+    cache.count(cover.hits.iter().map(Span::chunks).sum(), 0, 0);
     for span in &cover.hits {
         // A fully cached run must stop on request as promptly as a computed one.
         if cancel.load(Ordering::Relaxed) {
@@ -91,10 +93,8 @@ pub(super) fn run(
             ChunkSource::Cached,
         );
     }
-    let hits = read.sources.cached_chunks;
     let missing: u64 = cover.missing.iter().map(|r| r.end - r.start).sum();
     if missing == 0 {
-        cache.count(hits, 0, 0);
         return Ok(read);
     }
     let pending = Mutex::new(Pending {
@@ -123,9 +123,11 @@ pub(super) fn run(
     // Also when cancelled: what is done is kept for the next run.
     let mut pending = lock(&pending);
     pending.store(cache);
-    cache.count(hits, missing, pending.stored);
+    // Misses are the chunks computed (a cancelled run computes fewer than it missed).
+    let computed = sums.counted();
+    cache.count(0, computed.sources.computed_chunks, pending.stored);
     result?;
-    Ok(read.add(sums.counted()))
+    Ok(read.add(computed))
 }
 
 fn computed(inside: u64, trials: u64) -> Counted {

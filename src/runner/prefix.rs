@@ -239,9 +239,10 @@ const PIECE_MAX_CHUNKS: u64 = 4096;
 /// that taking the lock twice per piece costs nothing measurable at small chunk sizes.
 const PIECE_TRIALS: u64 = 1 << 17;
 
-/// Completed pieces waiting for an earlier one at most, per worker: bounds their memory when
-/// one worker is held up; the others wait for it.
-const WAITING_PER_WORKER: usize = 64;
+/// Completed pieces waiting for an earlier one at most, per worker: when one worker is held up
+/// (preempted, or counting a cached span again), the others wait rather than run far ahead of
+/// the prefix, so work past a stop stays a few pieces per worker.
+const WAITING_PER_WORKER: usize = 4;
 
 /// How long a worker that may not take a piece waits before it looks again (the budget and the
 /// cancel flag are also read then).
@@ -251,8 +252,8 @@ const IDLE_LOOK: Duration = Duration::from_millis(5);
 /// one size (the plan's remainder chunk is a piece of its own).
 struct Piece {
     chunks: Range<u64>,
-    /// Look up and store in the cache: false for the chunks of a cached span counted again.
-    cached: bool,
+    /// Chunks of a cached span counted again: neither a miss nor stored.
+    again: bool,
 }
 
 /// A piece whose counts are known.
@@ -481,7 +482,7 @@ impl<'a> Grower<'a> {
                 state.recount.start = end;
                 return Claim::Work(Piece {
                     chunks: first..end,
-                    cached: false,
+                    again: true,
                 });
             }
             if state.next >= plan.chunks() {
@@ -529,7 +530,7 @@ impl<'a> Grower<'a> {
             state.next = end;
             return Claim::Work(Piece {
                 chunks: next..end,
-                cached: self.cache.is_some(),
+                again: false,
             });
         }
     }
@@ -599,7 +600,10 @@ impl<'a> Grower<'a> {
             computed_chunks: chunks,
             computed_trials: plan.trials_in(&piece.chunks),
         };
-        if let (true, Some(cache)) = (piece.cached, self.cache) {
+        if piece.again {
+            // Read as a span (a hit), now computed.
+            state.seen.cached_chunks -= chunks;
+        } else if let Some(cache) = self.cache {
             cache.count(0, chunks, 0);
             let per_block = plan.block_chunks();
             let block = piece.chunks.start / per_block;
@@ -632,7 +636,7 @@ impl<'a> Grower<'a> {
 
     /// A piece halted in flight: nothing of it is kept.
     fn give_up(&self, state: &mut State, piece: &Piece) {
-        if piece.cached && self.cache.is_some() {
+        if !piece.again && self.cache.is_some() {
             let block = piece.chunks.start / self.spec.plan.block_chunks();
             if let Some(pending) = state.pending.get_mut(&block) {
                 pending.out -= 1;
@@ -678,7 +682,6 @@ impl<'a> Grower<'a> {
                             .is_some_and(|r| r.might_stop_within(&state.prefix, trials))
                     {
                         // The stop may lie inside: its chunks are counted again, one by one.
-                        state.seen.cached_chunks -= chunks;
                         state.recount = first..done.end;
                         break;
                     }

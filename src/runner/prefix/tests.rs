@@ -219,7 +219,8 @@ fn budget(limits: Limits, seconds: u64) -> Limits {
 fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer_and_every_worker_advances_it() {
     for workers in [1, 2, 3, 4] {
         for seconds in [1, 40, 300] {
-            let s = uncapped(5_000, 8, workers);
+            // Chunks of at least PIECE_TRIALS: one chunk per piece.
+            let s = uncapped(PIECE_TRIALS, 8, workers);
             let ticks = Ticks(AtomicU64::new(0));
             let limits = budget(Limits::default(), seconds);
             let out = match run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks) {
@@ -239,9 +240,12 @@ fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer_and_every_worker_a
                 chunks >= 1 && chunks <= done && chunks + workers as u64 >= seconds,
                 "{chunks} chunks in {seconds} ticks ({done} completed, {workers} workers)"
             );
-            let fixed = whole(&spec(out.tally.trials(), 5_000, 8, 2));
+            let fixed = whole(&spec(out.tally.trials(), PIECE_TRIALS, 8, 2));
             assert_eq!(fixed.inside(), out.tally.inside());
-            assert_eq!(out.plan, Plan::new(chunks * 5_000, 5_000).unwrap());
+            assert_eq!(
+                out.plan,
+                Plan::new(chunks * PIECE_TRIALS, PIECE_TRIALS).unwrap()
+            );
         }
     }
 }
@@ -321,4 +325,132 @@ fn pieces_stay_in_one_cell_and_a_plan_smaller_than_a_piece_runs() {
     let out = grow(&spec(2_500, 1000, 1, 2), &target(1.0, 1), None);
     assert_eq!(out.tally.chunks(), 1);
     let _ = run_all;
+}
+
+/// The kinds of run whose cache figures must mean the same thing.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Fixed,
+    Target,
+    Budget,
+}
+
+/// Runs `kind` at `chunk_size` against `cache`; returns the outcome and the session's figures.
+fn figures(kind: Kind, chunk_size: u64, cache: &Cache) -> (Outcome, crate::cache::CacheSummary) {
+    let session = CacheSession::open(cache.clone(), true);
+    let cancel = AtomicBool::new(false);
+    let ticks = Ticks(AtomicU64::new(0));
+    let out = match kind {
+        Kind::Fixed => run_until(
+            &spec(10 * chunk_size + 7, chunk_size, 3, 2),
+            &Limits::default(),
+            Some(&session),
+            &Silent,
+            &cancel,
+            &MonotonicClock::new(),
+        ),
+        Kind::Target => run_until(
+            &uncapped(chunk_size, 3, 2),
+            &target(1e-3, 1_000_000),
+            Some(&session),
+            &Silent,
+            &cancel,
+            &MonotonicClock::new(),
+        ),
+        // Ticks count completed chunks (and cached spans): a budget of whole chunks.
+        Kind::Budget => run_until(
+            &uncapped(chunk_size, 3, 2),
+            &budget(Limits::default(), 6),
+            Some(&session),
+            &ticks,
+            &cancel,
+            &ticks,
+        ),
+    }
+    .unwrap();
+    (out, session.summary())
+}
+
+/// The definitions of the README's cache figures, for one run.
+fn check_definitions(kind: Kind, chunk_size: u64, out: &Outcome, c: &crate::cache::CacheSummary) {
+    let answer = out.tally.sources;
+    let past = out.past_stop;
+    let at = format!("{kind:?} at chunk size {chunk_size}: {answer:?} past {past:?} {c:?}");
+    // The answer's chunks were read or computed.
+    assert_eq!(
+        answer.cached_chunks + answer.computed_chunks,
+        out.tally.chunks(),
+        "{at}"
+    );
+    // Hits: chunks read, the answer's and those past the stop, plus the chunks of a span
+    // counted again one by one to find the stop (read, then computed without being a miss).
+    let again = c.hits - answer.cached_chunks - past.cached_chunks;
+    // Misses: chunks the cache did not hold, computed: the answer's and those past the stop.
+    assert_eq!(
+        c.misses + again,
+        answer.computed_chunks + past.computed_chunks,
+        "{at}"
+    );
+    // Stored: every miss, when no write fails.
+    assert_eq!(c.stored, c.misses, "{at}");
+    match kind {
+        Kind::Fixed => assert_eq!(
+            (c.hits, past),
+            (answer.cached_chunks, ChunkSources::default())
+        ),
+        // A cached span of several chunks that may hold the stop is counted again (the bound
+        // cannot rule out a stop inside it from its total alone).
+        Kind::Target => {}
+        Kind::Budget => assert_eq!(again, 0, "{at}"),
+    }
+    if chunk_size >= crate::plan::CELL_TRIALS {
+        assert_eq!(again, 0, "{at}");
+    }
+}
+
+#[test]
+fn cache_figures_mean_the_same_in_every_kind_of_run() {
+    // Chunk sizes below a cell (spans of many chunks), at a cell and above it.
+    for chunk_size in [
+        100_000,
+        crate::plan::CELL_TRIALS,
+        2 * crate::plan::CELL_TRIALS,
+    ] {
+        for kind in [Kind::Fixed, Kind::Target, Kind::Budget] {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path());
+            // Cold: nothing read.
+            let (cold, c) = figures(kind, chunk_size, &cache);
+            check_definitions(kind, chunk_size, &cold, &c);
+            assert_eq!((c.hits, cold.tally.sources.cached_chunks), (0, 0));
+            // Warm: the same run again reads what the first stored.
+            let (warm, c) = figures(kind, chunk_size, &cache);
+            check_definitions(kind, chunk_size, &warm, &c);
+            assert!(c.hits >= cold.tally.chunks().min(warm.tally.chunks()));
+            if !matches!(kind, Kind::Budget) {
+                assert_eq!(warm.tally.inside(), cold.tally.inside());
+                // Every chunk of the answer was stored: what the repeat misses lies past the stop.
+                assert_eq!(
+                    c.misses, warm.past_stop.computed_chunks,
+                    "{kind:?} {chunk_size}"
+                );
+            }
+            if matches!(kind, Kind::Fixed) {
+                assert_eq!(warm.tally.sources.cached_chunks, warm.tally.chunks());
+            }
+            // Partial: a cache holding only the first chunks of the run.
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path());
+            let short = spec(3 * chunk_size, chunk_size, 3, 2);
+            let session = CacheSession::open(cache.clone(), true);
+            run_all(&short, Some(&session), &Silent, &AtomicBool::new(false)).unwrap();
+            let (partial, c) = figures(kind, chunk_size, &cache);
+            check_definitions(kind, chunk_size, &partial, &c);
+            assert_eq!(
+                partial.tally.sources.cached_chunks,
+                partial.tally.chunks().min(3),
+                "{kind:?} {chunk_size}"
+            );
+        }
+    }
 }
