@@ -26,6 +26,15 @@ pub enum Error {
         /// Trials of the first chunk.
         chunk_trials: u64,
     },
+    /// A run was asked for chunks its plan does not have (a caller's mistake: shards and
+    /// prefixes are cut from the plan).
+    #[error("chunks {}..{} are not in a plan of {plan_chunks} chunks", .chunks.start, .chunks.end)]
+    ChunksOutsidePlan {
+        /// The chunks asked for.
+        chunks: std::ops::Range<u64>,
+        /// Chunks in the plan.
+        plan_chunks: u64,
+    },
     /// The run was cancelled through its cancellation flag.
     #[error("interrupted")]
     Cancelled,

@@ -22,7 +22,7 @@ use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Chunk, Plan};
 use crate::sampler::{Kernel, LANES, LaneStates};
-use crate::tally::{ChunkSources, Tally, TallyKey};
+use crate::tally::{SourceCounts, Tally, TallyKey};
 
 mod block;
 #[cfg(feature = "mpi")]
@@ -108,12 +108,10 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Tally, Error> {
     if chunks.start > chunks.end || chunks.end > spec.plan.chunks() {
-        return Err(Error::InvalidConfig(format!(
-            "chunks {}..{} are not in a plan of {} chunks",
-            chunks.start,
-            chunks.end,
-            spec.plan.chunks()
-        )));
+        return Err(Error::ChunksOutsidePlan {
+            chunks,
+            plan_chunks: spec.plan.chunks(),
+        });
     }
     let start = Instant::now();
     let pool = pool(spec.workers)?;
@@ -134,10 +132,9 @@ pub fn run(
                     .min(chunks.end);
                 block::run(spec, b, first..end, cache, observer, cancel)
             })
-            .try_reduce(block::Counted::default, |a, b| Ok(a.add(b)))
+            .try_reduce(block::BlockCount::default, |a, b| Ok(a.add(b)))
     })?;
-    let mut tally = Tally::of_range(spec.key(), &spec.plan, chunks, counted.inside)
-        .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+    let mut tally = Tally::of_counted(spec.key(), &spec.plan, chunks, counted.inside);
     tally.sources = counted.sources;
     tally.elapsed = start.elapsed();
     Ok(tally)
@@ -208,9 +205,9 @@ fn report(
     });
 }
 
-impl ChunkSources {
+impl SourceCounts {
     fn computed(trials: u64) -> Self {
-        ChunkSources {
+        SourceCounts {
             cached_chunks: 0,
             computed_chunks: 1,
             computed_trials: trials,

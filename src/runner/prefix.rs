@@ -2,21 +2,28 @@
 //! precision target is met, a time budget is spent or the plan's last chunk (the trial cap) is
 //! reached, with the convergence series of the run.
 //!
-//! The prefix grows in batches of consecutive chunks, each counted by [`super::run`] (so the
-//! cache and cancellation work as in any run). An observer collects each chunk's count as it
-//! completes and scans the chunk boundaries in index order: the run stops at the first
-//! boundary at or above the minimum sample whose prefix meets the target
-//! ([`crate::stats::stopping`]), or at the plan's last chunk. Either way the answer is the tally
-//! of exactly the chunks before that boundary: the same as a fixed run of that length, at any
-//! worker count, whether its chunks were computed or read from the cache. Workers may have
-//! counted a few chunks past the stop: they are left out of the answer (and stored in the cache,
-//! so a tighter target later reads them). Once a stop is found the rest of the batch is
-//! cancelled.
+//! Workers share one `State` under one lock. A worker takes the next *piece* (a few
+//! consecutive chunks inside one cache cell, one chunk when chunks are large), counts it without
+//! the lock, and hands back each chunk's count; the prefix is then scanned chunk by chunk in
+//! index order, and the stopping rule reads it at every boundary ([`PrefixCounts`],
+//! [`StoppingRule::stops_at`]). Because pieces go out in index order, every worker extends the
+//! answer, and work past the stop is at most about a piece per worker (completed pieces waiting
+//! for an earlier one are bounded: the others wait rather than run ahead). The answer is the
+//! tally of exactly the chunks before the stop: the same as a fixed run of that length, at any
+//! worker count, whether its chunks were computed or read from the cache. Chunks counted past
+//! the stop are left out of it and stored in the cache.
 //!
-//! A time budget stops the run at whole chunks: when the budget is spent, the answer is the
-//! longest prefix of completed chunks, never less than one chunk. Which prefix that is depends on
-//! the machine and its load; that it equals the fixed run of its length does not. Time is read
-//! through a [`Clock`] so that tests can replace it.
+//! The cache is used as in a fixed run: one look-up per block, a cached span handed out as it
+//! is (and taken by the worker that asked, at once), computed pieces joined into the block's
+//! entry and stored when the block is done, every [`FLUSH_INTERVAL`] and when the run ends. A
+//! cached span of several chunks in which the stop may lie ([`StoppingRule::might_stop_within`])
+//! is counted again chunk by chunk, without the cache, before the scan passes it.
+//!
+//! A time budget stops the run at whole chunks: when it is spent, pieces in flight are halted
+//! (their completed chunks kept) and the answer is the longest prefix of completed chunks. A
+//! budget spent before the first chunk is done gives no answer ([`Error::BudgetTooShort`]).
+//! Which prefix a budget gives depends on the machine and its load; that it equals the fixed
+//! run of its length does not. Time is read through a [`Clock`] so that tests can replace it.
 //!
 //! A run with neither a target nor a budget is a fixed run: it goes through [`super::run_all`]
 //! at full speed, and its convergence series comes from a few dozen checkpoint sums filled as
@@ -37,7 +44,7 @@ use crate::plan::{Chunk, Plan, cache_cell_chunks};
 use crate::sampler::{LANES, LaneStates};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
 use crate::stats::stopping::{PrefixCounts, StoppingRule};
-use crate::tally::{ChunkSources, Tally};
+use crate::tally::{SourceCounts, Tally};
 
 /// Most trials of the first chunk counted a second time, in pieces, for the convergence series'
 /// points below the first chunk boundary (a few milliseconds of work).
@@ -118,7 +125,7 @@ pub struct Outcome {
     /// The estimate at log-spaced prefixes; the last point is the answer.
     pub convergence: Vec<ConvergencePoint>,
     /// Chunks counted past the stop and left out of the answer.
-    pub past_stop: ChunkSources,
+    pub past_stop: SourceCounts,
 }
 
 /// Counts a prefix of `spec`'s plan: the whole plan when `limits` is fixed, else until the
@@ -198,7 +205,7 @@ fn run_fixed(
         plan,
         stopped_by: StoppedBy::Trials,
         target_met: None,
-        past_stop: ChunkSources::default(),
+        past_stop: SourceCounts::default(),
     })
 }
 
@@ -292,12 +299,12 @@ struct State {
     /// The prefix: what the stopping rule reads.
     prefix: PrefixCounts,
     /// Where the prefix's chunks came from.
-    sources: ChunkSources,
+    sources: SourceCounts,
     series: SeriesBuilder,
     /// Set once the prefix ends at a boundary the rule or the plan's end chose.
     stop: Option<StoppedBy>,
     /// Every chunk that came back, past the stop included.
-    seen: ChunkSources,
+    seen: SourceCounts,
     /// The cache's answer for the block `next` is in: its spans not yet handed out.
     cover: Option<(u64, VecDeque<Span>)>,
     pending: BTreeMap<u64, Pending>,
@@ -370,10 +377,10 @@ impl<'a> Grower<'a> {
                 recount: 0..0,
                 done: BTreeMap::new(),
                 prefix: PrefixCounts::default(),
-                sources: ChunkSources::default(),
+                sources: SourceCounts::default(),
                 series,
                 stop: None,
-                seen: ChunkSources::default(),
+                seen: SourceCounts::default(),
                 cover: None,
                 pending: BTreeMap::new(),
             }),
@@ -409,7 +416,12 @@ impl<'a> Grower<'a> {
                 chunk_trials: self.spec.plan.chunk(0).trials,
             });
         };
-        let mut tally = Tally::of_prefix(self.spec.key(), &self.spec.plan, &prefix);
+        let mut tally = Tally::of_counted(
+            self.spec.key(),
+            &self.spec.plan,
+            0..prefix.chunks,
+            prefix.inside,
+        );
         tally.sources = state.sources;
         tally.elapsed = elapsed;
         Ok(Outcome {
@@ -595,7 +607,7 @@ impl<'a> Grower<'a> {
         let plan = &self.spec.plan;
         let chunks = piece.chunks.end - piece.chunks.start;
         let trials = plan.chunk(piece.chunks.start).trials;
-        state.seen += ChunkSources {
+        state.seen += SourceCounts {
             cached_chunks: 0,
             computed_chunks: chunks,
             computed_trials: plan.trials_in(&piece.chunks),

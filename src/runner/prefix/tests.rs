@@ -396,7 +396,7 @@ fn check_definitions(kind: Kind, chunk_size: u64, out: &Outcome, c: &crate::cach
     match kind {
         Kind::Fixed => assert_eq!(
             (c.hits, past),
-            (answer.cached_chunks, ChunkSources::default())
+            (answer.cached_chunks, SourceCounts::default())
         ),
         // A cached span of several chunks that may hold the stop is counted again (the bound
         // cannot rule out a stop inside it from its total alone).
