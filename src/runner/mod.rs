@@ -4,9 +4,9 @@
 //! There is one parallel loop ([`run`]). It walks the requested chunks block by block (cache
 //! blocks, [`crate::plan::cache_block_chunks`]); blocks run in parallel, and so do the chunks
 //! inside a block, so the parallel work stays one chunk however large a block is. The result
-//! cache is an optional part of that loop ([`block`]): with a [`CacheSession`], a block's entry
+//! cache is an optional part of that loop (`block`): with a [`CacheSession`], a block's entry
 //! answers the chunks it holds and the computed chunks are stored as they complete. One helper
-//! ([`compute_chunk`]) counts a chunk and reports it. Progress and per-chunk events go to an
+//! (`compute_chunk`) counts a chunk and reports it. Progress and per-chunk events go to an
 //! [`Observer`] supplied by the caller; a shared flag cancels the run between slices of about a
 //! millisecond of work. Runs that choose their own length (a precision target, a time budget)
 //! grow a prefix of chunks on top of this loop ([`prefix`]).

@@ -4,6 +4,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::grow::{Grower, PIECE_MAX_CHUNKS, PIECE_TRIALS};
 use super::*;
 use crate::cache::{Cache, CacheSession};
 use crate::runner::tests::{spec, whole};
