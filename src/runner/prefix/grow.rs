@@ -14,7 +14,7 @@ use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
 use crate::plan::{Chunk, cache_cell_chunks};
 use crate::runner::{ChunkEvent, ChunkSource, Observer, RunSpec};
 use crate::stats::convergence::SeriesBuilder;
-use crate::stats::stopping::{PrefixCounts, StoppingRule};
+use crate::stats::stopping::{PrefixCounts, StoppingRule, half_width_at};
 use crate::tally::{SourceCounts, Tally};
 
 /// Chunks in one piece at most: a piece's per-chunk counts wait in memory until the scan
@@ -29,6 +29,11 @@ pub(super) const PIECE_TRIALS: u64 = 1 << 17;
 /// (preempted, or counting a cached span again), the others wait rather than run far ahead of
 /// the prefix, so work past a stop stays a few pieces per worker.
 const WAITING_PER_WORKER: usize = 4;
+
+/// Relative margin under the target at which a stop is taken as expected (see
+/// `Grower::stop_expected_before`): the half-width's relative change between two boundaries,
+/// from the inside fraction alone, is about 1e-5.
+const EXPECTED_STOP_MARGIN: f64 = 1e-3;
 
 /// How long a worker that may not take a piece waits before it looks again (the budget and the
 /// cancel flag are also read then).
@@ -283,6 +288,9 @@ impl<'a> Grower<'a> {
             if state.done.len() >= WAITING_PER_WORKER * self.spec.workers.get() {
                 return Claim::Wait;
             }
+            if self.stop_expected_before(state) {
+                return Claim::Wait;
+            }
             let next = state.next;
             let mut end = (next / self.cell + 1)
                 .saturating_mul(self.cell)
@@ -324,6 +332,24 @@ impl<'a> Grower<'a> {
                 again: false,
             });
         }
+    }
+
+    /// Whether the rule will almost surely stop at or before `next` once the pieces out are
+    /// back: the half-width at `next`'s boundary, at the inside fraction seen so far, is below
+    /// the target by a margin far wider than the fraction moves between boundaries. A worker
+    /// then waits instead of counting a piece past the stop (a chunk of work for nothing, which
+    /// on a busy machine also slows the pieces that are needed). Scheduling only: the answer
+    /// is the same either way, and once the prefix reaches `next` without a stop, work goes on.
+    fn stop_expected_before(&self, state: &State) -> bool {
+        let Some(rule) = self.rule else { return false };
+        let prefix = &state.prefix;
+        if prefix.chunks >= state.next || prefix.trials == 0 {
+            return false;
+        }
+        let trials = self.spec.plan.trials_in(&(0..state.next));
+        let p = prefix.inside as f64 / prefix.trials as f64;
+        trials >= rule.min_trials()
+            && half_width_at(p, trials as f64) <= rule.target() * (1.0 - EXPECTED_STOP_MARGIN)
     }
 
     /// The cache's spans for the rest of the block `next` is in, looked up once per block.
