@@ -14,6 +14,27 @@ pub enum Error {
         /// Why rayon refused.
         source: rayon::ThreadPoolBuildError,
     },
+    /// A time budget ran out before the first chunk was counted: there is no answer. A chunk
+    /// size whose first chunk takes longer than the budget cannot meet it.
+    #[error(
+        "the time budget of {budget:?} ran out before the first chunk of {chunk_trials} trials \
+         was counted: no estimate (a smaller --chunk-size or a longer --max-time gives one)"
+    )]
+    BudgetTooShort {
+        /// The budget asked for.
+        budget: std::time::Duration,
+        /// Trials of the first chunk.
+        chunk_trials: u64,
+    },
+    /// A run was asked for chunks its plan does not have (a caller's mistake: shards and
+    /// prefixes are cut from the plan).
+    #[error("chunks {}..{} are not in a plan of {plan_chunks} chunks", .chunks.start, .chunks.end)]
+    ChunksOutsidePlan {
+        /// The chunks asked for.
+        chunks: std::ops::Range<u64>,
+        /// Chunks in the plan.
+        plan_chunks: u64,
+    },
     /// The run was cancelled through its cancellation flag.
     #[error("interrupted")]
     Cancelled,

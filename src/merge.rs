@@ -336,7 +336,7 @@ impl MergeReport {
 mod tests {
     use super::*;
     use crate::part::{PartReport, parse_all};
-    use crate::tally::{ChunkSources, TallyKey};
+    use crate::tally::{SourceCounts, TallyKey};
 
     const TRIALS: u64 = 1_000;
     const CHUNK: u64 = 30;
@@ -358,7 +358,7 @@ mod tests {
             count(&plan, &range),
         )
         .unwrap();
-        tally.sources = ChunkSources {
+        tally.sources = SourceCounts {
             cached_chunks: 0,
             computed_chunks: range.end - range.start,
             computed_trials: plan.trials_in(&range),

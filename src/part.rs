@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::sampler::Kernel;
-use crate::tally::{ChunkSources, Tally, TallyKey};
+use crate::tally::{SourceCounts, Tally, TallyKey};
 
 mod strict;
 
@@ -338,7 +338,7 @@ impl Part {
                 tally.chunks()
             )));
         }
-        tally.sources = ChunkSources {
+        tally.sources = SourceCounts {
             cached_chunks: self.cached_chunks,
             computed_chunks: self.computed_chunks,
             computed_trials: self.computed_trials,
@@ -372,7 +372,7 @@ mod tests {
         let inside = plan.trials_in(&range) * 3 / 4;
         let mut tally =
             Tally::of_range(TallyKey::new(7, 10), &plan, range.clone(), inside).unwrap();
-        tally.sources = ChunkSources {
+        tally.sources = SourceCounts {
             cached_chunks: 0,
             computed_chunks: range.end - range.start,
             computed_trials: plan.trials_in(&range),

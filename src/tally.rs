@@ -48,9 +48,10 @@ impl fmt::Display for TallyKey {
     }
 }
 
-/// How the chunks of a tally were obtained (added up when tallies merge).
+/// How many of a tally's chunks came from each [`crate::runner::ChunkSource`] (added up when
+/// tallies merge).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkSources {
+pub struct SourceCounts {
     /// Chunks whose count was read from the result cache.
     pub cached_chunks: u64,
     /// Chunks sampled in this run.
@@ -59,11 +60,11 @@ pub struct ChunkSources {
     pub computed_trials: u64,
 }
 
-impl std::ops::Add for ChunkSources {
-    type Output = ChunkSources;
+impl std::ops::Add for SourceCounts {
+    type Output = SourceCounts;
 
-    fn add(self, other: ChunkSources) -> ChunkSources {
-        ChunkSources {
+    fn add(self, other: SourceCounts) -> SourceCounts {
+        SourceCounts {
             cached_chunks: self.cached_chunks + other.cached_chunks,
             computed_chunks: self.computed_chunks + other.computed_chunks,
             computed_trials: self.computed_trials + other.computed_trials,
@@ -71,18 +72,18 @@ impl std::ops::Add for ChunkSources {
     }
 }
 
-impl std::ops::AddAssign for ChunkSources {
-    fn add_assign(&mut self, other: ChunkSources) {
+impl std::ops::AddAssign for SourceCounts {
+    fn add_assign(&mut self, other: SourceCounts) {
         *self = *self + other;
     }
 }
 
-impl std::ops::Sub for ChunkSources {
-    type Output = ChunkSources;
+impl std::ops::Sub for SourceCounts {
+    type Output = SourceCounts;
 
     /// What `self` counted beyond `other`, a part of it (saturating, never below zero).
-    fn sub(self, other: ChunkSources) -> ChunkSources {
-        ChunkSources {
+    fn sub(self, other: SourceCounts) -> SourceCounts {
+        SourceCounts {
             cached_chunks: self.cached_chunks.saturating_sub(other.cached_chunks),
             computed_chunks: self.computed_chunks.saturating_sub(other.computed_chunks),
             computed_trials: self.computed_trials.saturating_sub(other.computed_trials),
@@ -116,7 +117,7 @@ pub struct Tally {
     trials: u64,
     inside: u64,
     /// Where the chunks' counts came from.
-    pub sources: ChunkSources,
+    pub sources: SourceCounts,
     /// Wall time of the run that produced the tally (the longest, after a merge).
     pub elapsed: Duration,
 }
@@ -129,7 +130,7 @@ impl Tally {
             ranges: Vec::new(),
             trials: 0,
             inside: 0,
-            sources: ChunkSources::default(),
+            sources: SourceCounts::default(),
             elapsed: Duration::ZERO,
         }
     }
@@ -158,6 +159,22 @@ impl Tally {
             )));
         }
         Tally::from_parts(key, vec![range.clone()], plan.trials_in(&range), inside)
+    }
+
+    /// The tally of the chunks `range` of `plan`, which the runner counted itself: the range
+    /// lies in the plan and `inside` was summed from its chunks, so there is nothing to check.
+    pub(crate) fn of_counted(key: TallyKey, plan: &Plan, range: Range<u64>, inside: u64) -> Self {
+        debug_assert!(range.start <= range.end && range.end <= plan.chunks());
+        debug_assert_eq!(key.chunk_size, plan.chunk_size());
+        let trials = plan.trials_in(&range);
+        debug_assert!(inside <= trials);
+        let mut tally = Tally::empty(key);
+        if !range.is_empty() {
+            tally.ranges.push(range);
+        }
+        tally.trials = trials;
+        tally.inside = inside;
+        tally
     }
 
     /// A tally from its stored fields (as a part file holds them), checked for consistency:

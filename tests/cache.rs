@@ -193,12 +193,15 @@ fn damaged_entries_are_detected_recomputed_and_repaired() {
 
 #[test]
 fn a_killed_run_leaves_whole_entries_and_the_rerun_resumes() {
-    // 1e9 trials in chunks of 1e6: 1,000 chunks in 4 blocks, about a second of work.
-    let args = ["-n", "1e9", "--chunk-size", "1e6", "-s", "9", "-w", "2"];
+    // 1e11 trials in chunks of 1e6 on one worker: 100,000 chunks, a minute of work or more
+    // even on a fast machine, so the run is still going when its first entry appears (an entry
+    // is stored at most a tenth of a second after its first chunks complete). One worker counts
+    // the blocks in order, so that entry is the first block's.
+    let long = ["-n", "1e11", "--chunk-size", "1e6", "-s", "9", "-w", "1"];
     let env = Piest::new();
     let mut child = env
         .std_cmd()
-        .args(args)
+        .args(long)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -221,11 +224,12 @@ fn a_killed_run_leaves_whole_entries_and_the_rerun_resumes() {
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success(), "the run finished before it was killed");
-    let (v, stderr) = run(&env, &args);
+    // The first 1e9 trials of the same run read what the killed run stored.
+    let short = ["-n", "1e9", "--chunk-size", "1e6", "-s", "9", "-w", "2"];
+    let (v, stderr) = run(&env, &short);
     assert!(stderr.is_empty(), "{stderr}");
-    assert_eq!(v["inside"], uncached(&args));
-    let hits = hits(&v);
-    assert!(hits > 0 && hits < 1000, "hits {hits}");
+    assert_eq!(v["inside"], uncached(&short));
+    assert!(hits(&v) > 0, "{v}");
     assert_eq!(info(&env)["invalid"], 0);
 }
 
@@ -467,4 +471,40 @@ fn cache_verify_recomputes_reports_and_removes_counts_that_differ() {
     );
     let (again, _) = run(&env, &args);
     assert_eq!(again["inside"], first["inside"]);
+}
+
+#[test]
+fn cache_figures_of_growing_runs_agree_with_the_report() {
+    let env = Piest::new();
+    let figures = |v: &Value| {
+        let c = &v["cache"];
+        let n = |f: &str| c[f].as_u64().unwrap();
+        (n("hits"), n("misses"), n("stored"))
+    };
+    let target = ["--target-error", "1e-3", "-w", "2"];
+    // Cold: nothing read; every chunk computed (a few past the stop too) is stored.
+    let (cold, _) = run(&env, &target);
+    let (hits, misses, stored) = figures(&cold);
+    assert_eq!(hits, 0, "{cold}");
+    assert!(misses >= cold["chunks"].as_u64().unwrap(), "{cold}");
+    assert_eq!(stored, misses, "{cold}");
+    // A repeat reads every chunk of the answer, computes nothing and shows no rate.
+    let (warm, _) = run(&env, &target);
+    let chunks = warm["chunks"].as_u64().unwrap();
+    assert_eq!(warm["inside"], cold["inside"]);
+    assert_eq!(figures(&warm), (chunks, 0, 0), "{warm}");
+    assert_eq!(warm["cached_chunks"], chunks);
+    assert_eq!(warm["trials_per_s"], 0.0);
+    // Below a cell the stop may lie inside a cached span, counted again chunk by chunk: those
+    // chunks are hits (read) and computed, not misses; the rate counts only computed trials.
+    let small = ["--target-error", "1e-3", "-w", "2", "--chunk-size", "1000"];
+    let (cold, _) = run(&env, &small);
+    let (warm, _) = run(&env, &small);
+    assert_eq!(warm["inside"], cold["inside"]);
+    let (hits, misses, stored) = figures(&warm);
+    let cached = warm["cached_chunks"].as_u64().unwrap();
+    assert!(hits >= cached, "{warm}");
+    assert_eq!(stored, misses, "{warm}");
+    let all_cached = cached == warm["chunks"].as_u64().unwrap();
+    assert_eq!(all_cached, warm["trials_per_s"] == 0.0, "{warm}");
 }

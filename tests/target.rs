@@ -128,7 +128,7 @@ fn a_cap_before_the_target_has_its_own_exit_status_and_still_answers() {
 }
 
 #[test]
-fn max_time_stops_about_on_time_with_the_fixed_answer_of_its_length() {
+fn max_time_stops_with_the_fixed_answer_of_its_length() {
     let env = Piest::new();
     let began = Instant::now();
     let (v, _) = env.json(&[
@@ -140,9 +140,11 @@ fn max_time_stops_about_on_time_with_the_fixed_answer_of_its_length() {
         "--chunk-size",
         "1e6",
     ]);
+    // Without a cap the run would go on for 1.8e19 trials (centuries): any bound far below
+    // that shows the budget ended it, even on a slow, loaded machine. How close to the budget
+    // it stops is measured in chunks, with a fake clock, by the runner's tests.
     let took = began.elapsed();
-    // Loosely: this machine is shared and noisy.
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
     assert_eq!(v["stopped_by"], "max_time");
     assert_eq!(f(&v, "max_time_s"), 1.0);
     let trials = u(&v, "trials");
@@ -154,10 +156,34 @@ fn max_time_stops_about_on_time_with_the_fixed_answer_of_its_length() {
 }
 
 #[test]
-fn max_time_always_completes_a_chunk_and_yields_to_an_explicit_cap() {
-    let (v, _) = Piest::new().json(&["--max-time", "1ms", "--chunk-size", "3e7", "--no-cache"]);
-    assert_eq!(v["stopped_by"], "max_time");
-    assert!(u(&v, "trials") >= 30_000_000);
+fn a_budget_spent_before_the_first_chunk_answers_nothing_with_status_5() {
+    // One chunk of 1e19 trials takes centuries: the budget ends the run, with no answer.
+    let began = Instant::now();
+    let out = Piest::new()
+        .cmd()
+        .args(["--max-time", "1", "--chunk-size", "1e19", "--no-cache"])
+        .output()
+        .unwrap();
+    // Generous for the same reason as above: only a run that ignored the budget takes longer.
+    assert!(began.elapsed() < Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(5));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ran out before the first chunk") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    let quiet = Piest::new()
+        .cmd()
+        .args(["--max-time", "1ms", "--chunk-size", "1e19", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(5));
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+}
+
+#[test]
+fn max_time_yields_to_an_explicit_cap() {
     let (v, _) = Piest::new().json(&["--max-time", "1h", "-n", "1e6"]);
     assert_eq!(v["stopped_by"], "trials");
     assert_eq!(u(&v, "trials"), 1_000_000);
@@ -325,7 +351,9 @@ fn ctrl_c_during_a_target_run_prints_no_answer_and_keeps_the_chunks() {
         "{}",
         out.stderr
     );
-    assert!(out.took.as_secs_f64() < 2.0, "took {:?}", out.took);
+    // The target takes about 1e15 trials (days of work): any bound far below that shows the
+    // signal ended the run, even on a loaded machine; tests/signals.rs measures promptness.
+    assert!(out.took.as_secs_f64() < 60.0, "took {:?}", out.took);
     let (info, _) = json_of(env.std_cmd().args(["cache", "info", "--json"]));
     assert!(info["chunks"].as_u64().unwrap() > 0, "{info}");
 }

@@ -17,7 +17,7 @@ use super::{ChunkSource, Observer, RunSpec, compute_chunk, report};
 use crate::Error;
 use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
 use crate::plan::Chunk;
-use crate::tally::ChunkSources;
+use crate::tally::SourceCounts;
 
 /// Longest time a worker keeps the span it is adding to before handing it to its block (then
 /// stored with the block's next store), looked at every [`HANDOFF_CHECK`] chunks.
@@ -29,14 +29,14 @@ const HANDOFF_CHECK: u64 = 256;
 
 /// What a block (or several, once added) counted.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Counted {
+pub(super) struct BlockCount {
     pub inside: u64,
-    pub sources: ChunkSources,
+    pub sources: SourceCounts,
 }
 
-impl Counted {
-    pub fn add(self, other: Counted) -> Counted {
-        Counted {
+impl BlockCount {
+    pub fn add(self, other: BlockCount) -> BlockCount {
+        BlockCount {
             inside: self.inside + other.inside,
             sources: self.sources + other.sources,
         }
@@ -51,7 +51,7 @@ pub(super) fn run(
     cache: Option<&CacheSession>,
     observer: &dyn Observer,
     cancel: &AtomicBool,
-) -> Result<Counted, Error> {
+) -> Result<BlockCount, Error> {
     let Some(cache) = cache else {
         return chunks
             .into_par_iter()
@@ -59,7 +59,7 @@ pub(super) fn run(
                 let inside = compute_chunk(spec, index, observer, cancel)?;
                 Ok(computed(inside, spec.plan.chunk(index).trials))
             })
-            .try_reduce(Counted::default, |a, b| Ok(a.add(b)));
+            .try_reduce(BlockCount::default, |a, b| Ok(a.add(b)));
     };
     let key = BlockKey::new(spec.seed, spec.plan.chunk_size(), block);
     let full_end = chunks.end.min(spec.plan.full_chunks()).max(chunks.start);
@@ -69,7 +69,9 @@ pub(super) fn run(
         .load(&key)
         .unwrap_or_else(|| Entry::empty(key.clone()))
         .cover(chunks.start..full_end, remainder);
-    let mut read = Counted::default();
+    let mut read = BlockCount::default();
+    // Every span of the cover is read (a hit), also when the run stops before reporting it.
+    cache.count(cover.hits.iter().map(Span::chunks).sum(), 0, 0);
     for span in &cover.hits {
         // A fully cached run must stop on request as promptly as a computed one.
         if cancel.load(Ordering::Relaxed) {
@@ -91,10 +93,8 @@ pub(super) fn run(
             ChunkSource::Cached,
         );
     }
-    let hits = read.sources.cached_chunks;
     let missing: u64 = cover.missing.iter().map(|r| r.end - r.start).sum();
     if missing == 0 {
-        cache.count(hits, 0, 0);
         return Ok(read);
     }
     let pending = Mutex::new(Pending {
@@ -123,15 +123,17 @@ pub(super) fn run(
     // Also when cancelled: what is done is kept for the next run.
     let mut pending = lock(&pending);
     pending.store(cache);
-    cache.count(hits, missing, pending.stored);
+    // Misses are the chunks computed (a cancelled run computes fewer than it missed).
+    let computed = sums.counted();
+    cache.count(0, computed.sources.computed_chunks, pending.stored);
     result?;
-    Ok(read.add(sums.counted()))
+    Ok(read.add(computed))
 }
 
-fn computed(inside: u64, trials: u64) -> Counted {
-    Counted {
+fn computed(inside: u64, trials: u64) -> BlockCount {
+    BlockCount {
         inside,
-        sources: ChunkSources::computed(trials),
+        sources: SourceCounts::computed(trials),
     }
 }
 
@@ -144,10 +146,10 @@ struct Sums {
 }
 
 impl Sums {
-    fn counted(&self) -> Counted {
-        Counted {
+    fn counted(&self) -> BlockCount {
+        BlockCount {
             inside: self.inside.load(Ordering::Relaxed),
-            sources: ChunkSources {
+            sources: SourceCounts {
                 cached_chunks: 0,
                 computed_chunks: self.chunks.load(Ordering::Relaxed),
                 computed_trials: self.trials.load(Ordering::Relaxed),
@@ -166,7 +168,7 @@ struct Growing<'a> {
     span: Option<Span>,
     since: Instant,
     /// What this worker computed, added to `sums` when dropped.
-    own: Counted,
+    own: BlockCount,
     sums: &'a Sums,
 }
 
@@ -183,7 +185,7 @@ impl<'a> Growing<'a> {
             cell,
             span: None,
             since: Instant::now(),
-            own: Counted::default(),
+            own: BlockCount::default(),
             sums,
         }
     }

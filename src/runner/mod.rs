@@ -4,9 +4,9 @@
 //! There is one parallel loop ([`run`]). It walks the requested chunks block by block (cache
 //! blocks, [`crate::plan::cache_block_chunks`]); blocks run in parallel, and so do the chunks
 //! inside a block, so the parallel work stays one chunk however large a block is. The result
-//! cache is an optional part of that loop ([`block`]): with a [`CacheSession`], a block's entry
+//! cache is an optional part of that loop (`block`): with a [`CacheSession`], a block's entry
 //! answers the chunks it holds and the computed chunks are stored as they complete. One helper
-//! ([`compute_chunk`]) counts a chunk and reports it. Progress and per-chunk events go to an
+//! (`compute_chunk`) counts a chunk and reports it. Progress and per-chunk events go to an
 //! [`Observer`] supplied by the caller; a shared flag cancels the run between slices of about a
 //! millisecond of work. Runs that choose their own length (a precision target, a time budget)
 //! grow a prefix of chunks on top of this loop ([`prefix`]).
@@ -22,7 +22,7 @@ use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Chunk, Plan};
 use crate::sampler::{Kernel, LANES, LaneStates};
-use crate::tally::{ChunkSources, Tally, TallyKey};
+use crate::tally::{SourceCounts, Tally, TallyKey};
 
 mod block;
 #[cfg(feature = "mpi")]
@@ -108,12 +108,10 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Tally, Error> {
     if chunks.start > chunks.end || chunks.end > spec.plan.chunks() {
-        return Err(Error::InvalidConfig(format!(
-            "chunks {}..{} are not in a plan of {} chunks",
-            chunks.start,
-            chunks.end,
-            spec.plan.chunks()
-        )));
+        return Err(Error::ChunksOutsidePlan {
+            chunks,
+            plan_chunks: spec.plan.chunks(),
+        });
     }
     let start = Instant::now();
     let pool = pool(spec.workers)?;
@@ -134,10 +132,9 @@ pub fn run(
                     .min(chunks.end);
                 block::run(spec, b, first..end, cache, observer, cancel)
             })
-            .try_reduce(block::Counted::default, |a, b| Ok(a.add(b)))
+            .try_reduce(block::BlockCount::default, |a, b| Ok(a.add(b)))
     })?;
-    let mut tally = Tally::of_range(spec.key(), &spec.plan, chunks, counted.inside)
-        .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+    let mut tally = Tally::of_counted(spec.key(), &spec.plan, chunks, counted.inside);
     tally.sources = counted.sources;
     tally.elapsed = start.elapsed();
     Ok(tally)
@@ -208,9 +205,9 @@ fn report(
     });
 }
 
-impl ChunkSources {
+impl SourceCounts {
     fn computed(trials: u64) -> Self {
-        ChunkSources {
+        SourceCounts {
             cached_chunks: 0,
             computed_chunks: 1,
             computed_trials: trials,

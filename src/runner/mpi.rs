@@ -25,7 +25,7 @@ use ::mpi::traits::{Communicator, CommunicatorCollectives};
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::runner::{Observer, RunSpec};
-use crate::tally::{ChunkSources, Tally};
+use crate::tally::{SourceCounts, Tally};
 
 /// An initialised MPI world.
 pub struct World {
@@ -124,7 +124,7 @@ impl World {
         }
         let mut tally = Tally::of_range(spec.key(), &spec.plan, spec.plan.all(), inside)
             .map_err(|e| Error::InvalidConfig(e.to_string()))?;
-        tally.sources = ChunkSources {
+        tally.sources = SourceCounts {
             cached_chunks,
             computed_chunks,
             computed_trials,

@@ -119,6 +119,60 @@ impl StoppingRule {
     pub fn may_stop(&self, inside: u64, trials: u64) -> bool {
         trials >= self.min_trials && self.is_met(inside, trials)
     }
+
+    /// Whether a run may stop at the boundary that ends `prefix`: the one question a growing
+    /// run asks at every chunk boundary, in index order.
+    pub fn stops_at(&self, prefix: &PrefixCounts) -> bool {
+        self.may_stop(prefix.inside, prefix.trials)
+    }
+
+    /// Whether some boundary inside a span of chunks whose own counts are unknown (one cached
+    /// count of `trials` trials with `inside` inside, following `before`) might be a stop.
+    /// Inner prefixes hold fewer trials than the span's end and an inside fraction between
+    /// `before.inside / end` and `(before.inside + trials) / end`; the half-width falls with the
+    /// trials and is unimodal in the fraction, so its least possible value is at the end's
+    /// trials and one end of that range. When this says yes, the runner counts the span's
+    /// chunks one by one.
+    pub fn might_stop_within(&self, before: &PrefixCounts, trials: u64) -> bool {
+        let end = before.trials + trials;
+        // Inner boundaries hold fewer trials than the end: none reaches the minimum sample.
+        if end <= self.min_trials {
+            return false;
+        }
+        let n = end as f64;
+        let low = before.inside as f64 / n;
+        let high = ((before.inside + trials) as f64 / n).min(1.0);
+        half_width_at(low, n).min(half_width_at(high, n)) <= self.target
+    }
+}
+
+/// What a stopping rule reads of a growing run: its chunk counts, pushed one chunk at a time in
+/// index order. A rule that needs more of the counts than their sums (such as their spread
+/// between chunks) gets its statistics here, updated in [`PrefixCounts::push`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefixCounts {
+    /// Chunks in the prefix.
+    pub chunks: u64,
+    /// Trials in the prefix.
+    pub trials: u64,
+    /// Trials inside the quarter circle.
+    pub inside: u64,
+}
+
+impl PrefixCounts {
+    /// Appends the next chunk: `trials` trials, `inside` of them inside.
+    pub fn push(&mut self, inside: u64, trials: u64) {
+        self.chunks += 1;
+        self.trials += trials;
+        self.inside += inside;
+    }
+
+    /// Appends `chunks` chunks known only by their total counts (a cached span).
+    pub fn push_span(&mut self, chunks: u64, inside: u64, trials: u64) {
+        self.chunks += chunks;
+        self.trials += trials;
+        self.inside += inside;
+    }
 }
 
 /// The most trials the target can need, whatever p is: the half-width on π is at most

@@ -4,6 +4,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::grow::{Grower, PIECE_MAX_CHUNKS, PIECE_TRIALS};
 use super::*;
 use crate::cache::{Cache, CacheSession};
 use crate::runner::tests::{spec, whole};
@@ -216,29 +217,52 @@ fn budget(limits: Limits, seconds: u64) -> Limits {
 }
 
 #[test]
-fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer() {
-    for workers in [1, 2, 3] {
-        for seconds in [0, 1, 40, 300] {
-            let s = uncapped(5_000, 8, workers);
+fn a_spent_budget_stops_at_whole_chunks_with_the_fixed_answer_and_every_worker_advances_it() {
+    for workers in [1, 2, 3, 4] {
+        for seconds in [1, 40, 300] {
+            // Chunks of at least PIECE_TRIALS: one chunk per piece.
+            let s = uncapped(PIECE_TRIALS, 8, workers);
             let ticks = Ticks(AtomicU64::new(0));
             let limits = budget(Limits::default(), seconds);
-            let out =
-                run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks).unwrap();
+            let out = match run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks) {
+                Ok(out) => out,
+                // One tick: another worker's chunk may end the budget while chunk 0 is out.
+                Err(Error::BudgetTooShort { .. }) if seconds == 1 && workers > 1 => continue,
+                Err(e) => panic!("{e}"),
+            };
             assert_eq!(out.stopped_by, StoppedBy::MaxTime);
             assert_eq!(out.target_met, None);
-            // At least one chunk, and no more than were completed before the budget ran out
-            // (workers ahead of the prefix count chunks the answer leaves out).
+            // No more chunks than were completed before the budget ran out, and chunks are
+            // handed out in index order, so every one completed in time is in the answer but
+            // those still out when it ran out (at most one per worker).
             let chunks = out.tally.chunks();
             let done = ticks.0.load(Ordering::SeqCst);
             assert!(
-                chunks >= 1 && chunks <= done.max(1),
-                "{chunks} chunks in {seconds} ticks ({done} completed)"
+                chunks >= 1 && chunks <= done && chunks + workers as u64 >= seconds,
+                "{chunks} chunks in {seconds} ticks ({done} completed, {workers} workers)"
             );
-            let fixed = whole(&spec(out.tally.trials(), 5_000, 8, 2));
+            let fixed = whole(&spec(out.tally.trials(), PIECE_TRIALS, 8, 2));
             assert_eq!(fixed.inside(), out.tally.inside());
-            assert_eq!(out.plan, Plan::new(chunks * 5_000, 5_000).unwrap());
+            assert_eq!(
+                out.plan,
+                Plan::new(chunks * PIECE_TRIALS, PIECE_TRIALS).unwrap()
+            );
         }
     }
+}
+
+#[test]
+fn a_budget_spent_before_the_first_chunk_gives_no_answer() {
+    // The budget is spent at the start: the first chunk (of more trials than 64 bits count in
+    // a lifetime) is halted within a slice.
+    let s = uncapped(u64::MAX / 2, 1, 2);
+    let ticks = Ticks(AtomicU64::new(0));
+    let limits = budget(Limits::default(), 0);
+    let result = run_until(&s, &limits, None, &ticks, &AtomicBool::new(false), &ticks);
+    assert!(
+        matches!(result, Err(Error::BudgetTooShort { chunk_trials, .. }) if chunk_trials == u64::MAX / 2),
+        "{result:?}"
+    );
 }
 
 #[test]
@@ -286,16 +310,148 @@ fn cancelling_a_growing_run_returns_no_answer() {
 }
 
 #[test]
-fn batches_stay_bounded_and_cover_a_few_chunks_per_worker() {
+fn pieces_stay_in_one_cell_and_a_plan_smaller_than_a_piece_runs() {
     let nz = |n| NonZeroUsize::new(n).unwrap();
-    let mut s = uncapped(1 << 22, 0, 2);
-    assert_eq!(batch_chunks(&s), 64);
+    let mut s = uncapped(1, 0, 2);
     s.workers = nz(3);
-    assert_eq!(batch_chunks(&s), 96);
-    let s = uncapped(1, 0, 4);
-    assert_eq!(batch_chunks(&s), MAX_BATCH_CHUNKS);
-    // A run whose whole plan is smaller than a batch.
+    let cancel = AtomicBool::new(false);
+    let clock = MonotonicClock::new();
+    let limits = Limits::default();
+    let g = Grower::new(&s, &limits, None, &Silent, &cancel, &clock, &[]);
+    assert_eq!(g.piece_chunks, PIECE_MAX_CHUNKS);
+    let s = uncapped(1 << 22, 0, 2);
+    let g = Grower::new(&s, &limits, None, &Silent, &cancel, &clock, &[]);
+    assert_eq!((g.piece_chunks, g.cell), (1, 1));
+    // A run whose whole plan is smaller than a piece.
     let out = grow(&spec(2_500, 1000, 1, 2), &target(1.0, 1), None);
     assert_eq!(out.tally.chunks(), 1);
     let _ = run_all;
+}
+
+/// The kinds of run whose cache figures must mean the same thing.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Fixed,
+    Target,
+    Budget,
+}
+
+/// Runs `kind` at `chunk_size` against `cache`; returns the outcome and the session's figures.
+fn figures(kind: Kind, chunk_size: u64, cache: &Cache) -> (Outcome, crate::cache::CacheSummary) {
+    let session = CacheSession::open(cache.clone(), true);
+    let cancel = AtomicBool::new(false);
+    let ticks = Ticks(AtomicU64::new(0));
+    let out = match kind {
+        Kind::Fixed => run_until(
+            &spec(10 * chunk_size + 7, chunk_size, 3, 2),
+            &Limits::default(),
+            Some(&session),
+            &Silent,
+            &cancel,
+            &MonotonicClock::new(),
+        ),
+        Kind::Target => run_until(
+            &uncapped(chunk_size, 3, 2),
+            &target(1e-3, 1_000_000),
+            Some(&session),
+            &Silent,
+            &cancel,
+            &MonotonicClock::new(),
+        ),
+        // Ticks count completed chunks (and cached spans): a budget of whole chunks.
+        Kind::Budget => run_until(
+            &uncapped(chunk_size, 3, 2),
+            &budget(Limits::default(), 6),
+            Some(&session),
+            &ticks,
+            &cancel,
+            &ticks,
+        ),
+    }
+    .unwrap();
+    (out, session.summary())
+}
+
+/// The definitions of the README's cache figures, for one run.
+fn check_definitions(kind: Kind, chunk_size: u64, out: &Outcome, c: &crate::cache::CacheSummary) {
+    let answer = out.tally.sources;
+    let past = out.past_stop;
+    let at = format!("{kind:?} at chunk size {chunk_size}: {answer:?} past {past:?} {c:?}");
+    // The answer's chunks were read or computed.
+    assert_eq!(
+        answer.cached_chunks + answer.computed_chunks,
+        out.tally.chunks(),
+        "{at}"
+    );
+    // Hits: chunks read, the answer's and those past the stop, plus the chunks of a span
+    // counted again one by one to find the stop (read, then computed without being a miss).
+    let again = c.hits - answer.cached_chunks - past.cached_chunks;
+    // Misses: chunks the cache did not hold, computed: the answer's and those past the stop.
+    assert_eq!(
+        c.misses + again,
+        answer.computed_chunks + past.computed_chunks,
+        "{at}"
+    );
+    // Stored: every miss, when no write fails.
+    assert_eq!(c.stored, c.misses, "{at}");
+    match kind {
+        Kind::Fixed => assert_eq!(
+            (c.hits, past),
+            (answer.cached_chunks, SourceCounts::default())
+        ),
+        // A cached span of several chunks that may hold the stop is counted again (the bound
+        // cannot rule out a stop inside it from its total alone).
+        Kind::Target => {}
+        Kind::Budget => assert_eq!(again, 0, "{at}"),
+    }
+    if chunk_size >= crate::plan::CELL_TRIALS {
+        assert_eq!(again, 0, "{at}");
+    }
+}
+
+#[test]
+fn cache_figures_mean_the_same_in_every_kind_of_run() {
+    // Chunk sizes below a cell (spans of many chunks), at a cell and above it.
+    for chunk_size in [
+        100_000,
+        crate::plan::CELL_TRIALS,
+        2 * crate::plan::CELL_TRIALS,
+    ] {
+        for kind in [Kind::Fixed, Kind::Target, Kind::Budget] {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path());
+            // Cold: nothing read.
+            let (cold, c) = figures(kind, chunk_size, &cache);
+            check_definitions(kind, chunk_size, &cold, &c);
+            assert_eq!((c.hits, cold.tally.sources.cached_chunks), (0, 0));
+            // Warm: the same run again reads what the first stored.
+            let (warm, c) = figures(kind, chunk_size, &cache);
+            check_definitions(kind, chunk_size, &warm, &c);
+            assert!(c.hits >= cold.tally.chunks().min(warm.tally.chunks()));
+            if !matches!(kind, Kind::Budget) {
+                assert_eq!(warm.tally.inside(), cold.tally.inside());
+                // Every chunk of the answer was stored: what the repeat misses lies past the stop.
+                assert_eq!(
+                    c.misses, warm.past_stop.computed_chunks,
+                    "{kind:?} {chunk_size}"
+                );
+            }
+            if matches!(kind, Kind::Fixed) {
+                assert_eq!(warm.tally.sources.cached_chunks, warm.tally.chunks());
+            }
+            // Partial: a cache holding only the first chunks of the run.
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path());
+            let short = spec(3 * chunk_size, chunk_size, 3, 2);
+            let session = CacheSession::open(cache.clone(), true);
+            run_all(&short, Some(&session), &Silent, &AtomicBool::new(false)).unwrap();
+            let (partial, c) = figures(kind, chunk_size, &cache);
+            check_definitions(kind, chunk_size, &partial, &c);
+            assert_eq!(
+                partial.tally.sources.cached_chunks,
+                partial.tally.chunks().min(3),
+                "{kind:?} {chunk_size}"
+            );
+        }
+    }
 }

@@ -91,7 +91,17 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
         warn(session.take_warnings());
         summary
     });
-    let counted = counted?;
+    let counted = match counted {
+        // No answer: the budget ran out before a first chunk. Said here, not as an error: it is
+        // the budget's outcome, with the status of a target not reached.
+        Err(e) if matches!(e.downcast_ref(), Some(piest::Error::BudgetTooShort { .. })) => {
+            if !config.quiet {
+                stderr_line(&format!("piest: {e} (exit status 5)"));
+            }
+            return Err(TargetNotReached.into());
+        }
+        other => other?,
+    };
     let workers = spec.workers.get();
     let kernel = spec.kernel.name();
     let report = match &counted {
