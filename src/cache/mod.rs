@@ -106,6 +106,7 @@
 
 mod entry;
 mod key;
+pub mod location;
 mod maintain;
 mod session;
 mod verify;
