@@ -18,7 +18,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple, Union, cast
 
 from . import _piest
 
@@ -49,7 +49,7 @@ Seed = Union[int, str]
 Progress = Union[bool, Callable[[int, Optional[int]], object]]
 
 
-def _from(cls: Any, data: dict) -> Any:
+def _from(cls: Any, data: Dict[str, Any]) -> Any:
     """An instance of the dataclass ``cls`` from a JSON object: its fields, lists as tuples
     (frozen), fields the reader does not know left out."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -152,7 +152,7 @@ class Estimate:
     convergence: Optional[Tuple[ConvergencePoint, ...]] = None
 
     @classmethod
-    def _from_json(cls, data: dict) -> "Estimate":
+    def _from_json(cls, data: Dict[str, Any]) -> "Estimate":
         data = dict(data)
         if data.get("cache") is not None:
             data["cache"] = _from(CacheInfo, data["cache"])
@@ -160,7 +160,7 @@ class Estimate:
             data["convergence"] = [
                 ConvergencePoint(p["trials"], p["pi"], tuple(p["ci95"])) for p in data["convergence"]
             ]
-        return _from(cls, data)
+        return cast(Estimate, _from(cls, data))
 
     def __repr__(self) -> str:
         return _human(self)
@@ -200,13 +200,13 @@ class Part:
     stopped_by: str
 
     @classmethod
-    def _from_json(cls, data: dict) -> "Part":
+    def _from_json(cls, data: Dict[str, Any]) -> "Part":
         data = dict(data)
         data["shard"] = (data["shard"]["index"], data["shard"]["count"])
         data["chunk_ranges"] = [tuple(r) for r in data["chunk_ranges"]]
         if data.get("cache") is not None:
             data["cache"] = _from(CacheInfo, data["cache"])
-        return _from(cls, data)
+        return cast(Part, _from(cls, data))
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -251,10 +251,10 @@ class Merged:
     stopped_by: str
 
     @classmethod
-    def _from_json(cls, data: dict) -> "Merged":
+    def _from_json(cls, data: Dict[str, Any]) -> "Merged":
         data = dict(data)
         data["missing_chunks"] = [tuple(r) for r in data["missing_chunks"]]
-        return _from(cls, data)
+        return cast(Merged, _from(cls, data))
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else f"partial: {self.trials:,} of {self.total_trials:,} trials"
@@ -302,7 +302,7 @@ def _progress(progress: Progress) -> Tuple[Optional[Callable[[int, Optional[int]
         return None, None
     if progress is True:
         try:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             warnings.warn("progress=True needs tqdm (pip install 'piest[progress]')", stacklevel=3)
             return None, None

@@ -2,6 +2,8 @@
 from os import PathLike
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
+__all__ = ["estimate", "count", "merge", "scale", "darts", "ALGORITHM", "METHODS", "DEFAULT_CHUNK_SIZE", "__version__"]
+
 __version__: str
 ALGORITHM: str
 METHODS: List[str]
