@@ -179,3 +179,13 @@ def test_an_exception_in_the_progress_callable_stops_the_run():
 
     with pytest.raises(RuntimeError, match="stop"):
         piest.estimate(ENDLESS, cache=False, progress=fail)
+
+
+def test_progress_true_draws_a_tqdm_bar_when_tqdm_is_installed(capsys):
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        print("SKIP: tqdm is not installed (pip install 'piest[progress]')")
+        pytest.skip("tqdm is not installed")
+    piest.estimate(2e7, workers=2, cache=False, progress=True)
+    assert "20.0M/20.0M" in capsys.readouterr().err
