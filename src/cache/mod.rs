@@ -20,6 +20,7 @@
 
 mod entry;
 mod key;
+pub mod location;
 mod maintain;
 mod session;
 mod trust;

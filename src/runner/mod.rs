@@ -150,14 +150,53 @@ pub fn run_all(
     run(spec, spec.plan.all(), cache, observer, cancel)
 }
 
-/// A dedicated rayon pool of exactly `workers` threads (never the global pool).
-pub fn pool(workers: NonZeroUsize) -> Result<rayon::ThreadPool, Error> {
+/// A dedicated rayon pool of exactly `workers` threads (never the global pool), used through
+/// `Deref` like a [`rayon::ThreadPool`]. Dropping it waits until its threads have exited
+/// (rayon's own drop does not), so no thread of a run outlives it: a process may `fork` after a
+/// run (Python's `multiprocessing`) without a child inheriting a pool whose threads are gone.
+pub struct Pool {
+    pool: Option<rayon::ThreadPool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = rayon::ThreadPool;
+    fn deref(&self) -> &rayon::ThreadPool {
+        self.pool.as_ref().expect("the pool lives until dropped")
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Ends the pool's threads once their work is done, then waits for them.
+        drop(self.pool.take());
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a [`Pool`] of exactly `workers` threads.
+pub fn pool(workers: NonZeroUsize) -> Result<Pool, Error> {
     let workers = workers.get();
-    rayon::ThreadPoolBuilder::new()
+    let mut threads = Vec::with_capacity(workers);
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
-        .thread_name(|i| format!("piest-worker-{i}"))
+        .spawn_handler(|thread| {
+            let name = format!("piest-worker-{}", thread.index());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(name)
+                    .spawn(|| thread.run())?,
+            );
+            Ok(())
+        })
         .build()
-        .map_err(|source| Error::ThreadPool { workers, source })
+        .map_err(|source| Error::ThreadPool { workers, source })?;
+    Ok(Pool {
+        pool: Some(pool),
+        threads,
+    })
 }
 
 /// Samples chunk `index` of `spec`'s plan and reports it to `observer`: the one place a chunk is
@@ -255,6 +294,17 @@ pub(crate) mod tests {
         let trials = 2 * SLICE_TRIALS + 5;
         let full = count_chunk(Kernel::Scalar, 3, 0, trials);
         assert_eq!(whole(&spec(trials, trials, 3, 1)).inside(), full);
+    }
+
+    #[test]
+    fn a_dropped_pool_has_joined_its_threads() {
+        let p = pool(NonZeroUsize::new(3).unwrap()).unwrap();
+        let threads = p.broadcast(|_| std::thread::current().id());
+        assert_eq!(threads.len(), 3);
+        let handles: Vec<_> = p.threads.iter().map(|t| t.thread().id()).collect();
+        drop(p);
+        // Every thread that ran the pool's work is one of the joined handles.
+        assert!(threads.iter().all(|id| handles.contains(id)));
     }
 
     #[test]

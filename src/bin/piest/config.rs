@@ -78,12 +78,12 @@ pub struct Env {
     pub kernel: Option<String>,
     /// `PIEST_CACHE_DIR`: the cache directory when `--cache-dir` is not given.
     pub cache_dir: Option<OsString>,
-    /// The platform's cache location for piest: `$XDG_CACHE_HOME/piest` or `~/.cache/piest` on
-    /// Linux, `~/Library/Caches/piest` on macOS; `None` if the OS names no home.
+    /// The platform's per-user cache directory (piest's cache is its `piest` folder):
+    /// `$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%`
+    /// on Windows; `None` if the OS names no home.
     pub platform_cache: Option<PathBuf>,
     /// The home directory (`$HOME` if set and not empty, else the OS's record of the user): what
-    /// a leading `~`
-    /// in a path the user gives stands for.
+    /// a leading `~` in a path the user gives stands for.
     pub home: Option<PathBuf>,
     /// The scheduler's and MPI launcher's variables that are set, by name
     /// ([`piest::scheduler::ALL_VARS`]: `--shard auto`, MPI, the N-fold-run guard).
@@ -126,7 +126,7 @@ impl Env {
         Ok(Env {
             kernel: text("PIEST_KERNEL")?,
             cache_dir: var("PIEST_CACHE_DIR"),
-            platform_cache: dirs::cache_dir().map(|dir| dir.join("piest")),
+            platform_cache: dirs::cache_dir(),
             home,
             scheduler,
         })
@@ -144,35 +144,20 @@ impl Env {
     /// not empty, else the platform's cache location. A leading `~` in the first two is the
     /// home directory ([`Env::expand_home`]).
     pub fn cache_location(&self, flag: Option<&Path>) -> Result<Option<PathBuf>, UsageError> {
-        if let Some(flag) = flag {
-            return self.expand_home(flag, "--cache-dir").map(Some);
-        }
-        if let Some(var) = self.cache_dir.as_ref().filter(|v| !v.is_empty()) {
-            return self
-                .expand_home(Path::new(var), "PIEST_CACHE_DIR")
-                .map(Some);
-        }
-        Ok(self.platform_cache.clone())
+        piest::cache::location::default_location(
+            flag.map(|path| (path, "--cache-dir")),
+            self.cache_dir.as_deref(),
+            self.platform_cache.as_deref(),
+            self.home.as_deref(),
+        )
+        .map_err(|e| UsageError(e.to_string()))
     }
 
-    /// `path` with a leading `~` or `~/` replaced by the home directory, as a shell would have
-    /// done had the path not been quoted or written as `--flag=~/x`: piest never creates a
-    /// directory literally named `~`. `~user` is left alone (it would need the user database).
-    /// `source` names the flag or variable for the error when no home directory is known.
+    /// `path` with a leading `~` replaced by the home directory
+    /// ([`piest::cache::location::expand_home`]); `source` names the flag or variable.
     pub fn expand_home(&self, path: &Path, source: &str) -> Result<PathBuf, UsageError> {
-        let mut parts = path.components();
-        let rest = match parts.next() {
-            Some(std::path::Component::Normal(first)) if first == "~" => parts.as_path(),
-            _ => return Ok(path.to_path_buf()),
-        };
-        match &self.home {
-            Some(home) if !home.as_os_str().is_empty() => Ok(home.join(rest)),
-            _ => Err(UsageError(format!(
-                "cannot expand '~' in {source} '{}': no home directory is known (set HOME or \
-                 give an absolute path)",
-                path.display()
-            ))),
-        }
+        piest::cache::location::expand_home(path, self.home.as_deref(), source)
+            .map_err(|e| UsageError(e.to_string()))
     }
 }
 
@@ -594,7 +579,7 @@ mod tests {
         };
         let env = Env {
             cache_dir: Some("/env".into()),
-            platform_cache: Some("/home/.cache/piest".into()),
+            platform_cache: Some("/home/.cache".into()),
             ..Env::default()
         };
         assert_eq!(
@@ -634,9 +619,9 @@ mod tests {
         assert_eq!(location(&env, flag), Some("/flag".into()));
         assert_eq!(location(&env, None), Some("/env".into()));
         env.cache_dir = Some("".into());
-        assert_eq!(location(&env, None), Some("/platform".into()));
+        assert_eq!(location(&env, None), Some("/platform/piest".into()));
         env.cache_dir = None;
-        assert_eq!(location(&env, None), Some("/platform".into()));
+        assert_eq!(location(&env, None), Some("/platform/piest".into()));
         env.platform_cache = None;
         assert_eq!(location(&env, None), None);
     }
