@@ -12,7 +12,7 @@
 
 #[cfg(target_arch = "x86_64")]
 fn main() {
-    use piest::sampler::{Kernel, LaneStates, avx2, avx512};
+    use piest::sampler::{Design, Kernel, LaneStates, avx2, avx512};
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
     use std::hint::black_box;
@@ -59,8 +59,12 @@ fn main() {
             tsc_hz / ticks_min
         );
     };
-    time("scalar", block / 8, &|s, n| Kernel::Scalar.count(s, n));
-    time("portable", block, &|s, n| Kernel::Portable.count(s, n));
+    time("scalar", block / 8, &|s, n| {
+        Kernel::Scalar.count(Design::Plain, s, 0, n)
+    });
+    time("portable", block, &|s, n| {
+        Kernel::Portable.count(Design::Plain, s, 0, n)
+    });
     if avx2::is_supported() {
         time("avx2", block, &|s, n| avx2::count_split::<3>(s, n));
         time("avx2 8+4", block, &|s, n| avx2::count_split::<2>(s, n));

@@ -32,7 +32,7 @@ use super::{ChunkEvent, ChunkSource, Observer, RunSpec};
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Plan, cache_cell_chunks};
-use crate::sampler::{LANES, LaneStates};
+use crate::sampler::{Design, LANES, LaneStates};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
 use crate::stats::stopping::{StoppingRule, half_width_at};
 use crate::tally::{ChunkSources, Tally};
@@ -173,7 +173,9 @@ fn first_chunk_points(spec: &RunSpec) -> Vec<(u64, u64)> {
             break;
         }
         if t > done {
-            inside += spec.kernel.count(&mut states, t - done);
+            inside += spec
+                .kernel
+                .count(Design::Plain, &mut states, done, t - done);
             done = t;
             points.push((t, inside));
         }
