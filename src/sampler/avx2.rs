@@ -192,9 +192,9 @@ pub fn count_stratified(states: &mut LaneStates, grid: Grid, first_trial: u64, t
 /// lanes 8..12. Each lane's stream is its own, so groups can run their rounds one after the
 /// other. With all three groups in one loop, as the plain kernel has them, the corners and
 /// constants need more than the 16 ymm registers and LLVM spilled state words every round
-/// (0.43× the plain speed in one benchmark). Measured in core cycles per trial on the Zen 4 EPYC
+/// (0.43× the plain speed in a criterion run). In core cycles per trial on the Zen 4 EPYC
 /// (`examples/kernel-cycles`, fastest of 300 blocks of a 4^10 chunk), against 1.42 for plain:
-/// three groups in one loop ≈ 3.3, one group per pass 1.94, two groups then one 1.75 (0.81×).
+/// one group per pass 1.94, two groups then one 1.75 (0.81×).
 #[target_feature(enable = "avx2,bmi2")]
 fn count_stratified_avx2(states: &mut LaneStates, grid: Grid, first: u64, trials: u64) -> u64 {
     let lanes = LANES as u64;
