@@ -1,12 +1,15 @@
 //! Trials per second of every sampling kernel this CPU runs (`kernel/scalar`, `kernel/portable`,
 //! `kernel/avx2`, `kernel/avx512`, `kernel/neon`; the others are listed as skipped on stderr), of
-//! a naive two-`f64` sampler for comparison, and of the whole runner at 1 and N workers. Fixed
-//! seeds; criterion reports throughput in trials ("elements") per second.
+//! a naive two-`f64` sampler for comparison, of each kernel's two methods side by side on whole
+//! chunks of 4^10 trials (`method/plain/avx512`, `method/stratified/avx512`, ...), and of the
+//! whole runner at 1 and N workers. Fixed seeds; criterion reports throughput in trials
+//! ("elements") per second.
 //!
 //! ```sh
-//! cargo bench --bench sampling                # everything
-//! cargo bench --bench sampling -- kernel/     # the kernels only
-//! cargo bench --bench sampling -- kernel/avx  # the AVX2 and AVX-512 kernels side by side
+//! cargo bench --bench sampling                  # everything
+//! cargo bench --bench sampling -- kernel/       # the kernels only
+//! cargo bench --bench sampling -- kernel/avx    # the AVX2 and AVX-512 kernels side by side
+//! cargo bench --bench sampling -- 'method/.*/avx512'  # one kernel, plain beside stratified
 //! ```
 
 use std::hint::black_box;
@@ -16,7 +19,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use piest::runner::{self, RunSpec, SLICE_TRIALS};
-use piest::sampler::{Kernel, LaneStates};
+use piest::sampler::{Design, Grid, Kernel, LaneStates, Method};
 use piest::{Plan, plan::DEFAULT_CHUNK_SIZE};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -39,7 +42,7 @@ fn kernels(c: &mut Criterion) {
         }
         let mut states = LaneStates::for_chunk(1, 2);
         group.bench_function(kernel.name(), |b| {
-            b.iter(|| kernel.count(black_box(&mut states), black_box(TRIALS)))
+            b.iter(|| kernel.count(Design::Plain, black_box(&mut states), 0, black_box(TRIALS)))
         });
     }
     #[cfg(target_arch = "x86_64")]
@@ -64,6 +67,34 @@ fn kernels(c: &mut Criterion) {
             black_box(inside)
         })
     });
+    group.finish();
+}
+
+/// Each kernel counting whole chunks of `4^K` trials with each method, interleaved kernel by
+/// kernel so that a kernel's two figures are taken close together.
+fn methods(c: &mut Criterion) {
+    const K: u32 = 10;
+    let grid = Grid::new(K).expect("a valid grid");
+    let trials = grid.trials();
+    let mut group = c.benchmark_group("method");
+    group.throughput(Throughput::Elements(trials));
+    group.measurement_time(Duration::from_secs(3));
+    for kernel in Kernel::available() {
+        if kernel == Kernel::Scalar {
+            continue;
+        }
+        for method in Method::ALL {
+            let design = method.design(trials).expect("4^K suits every method");
+            let mut chunk = 0;
+            group.bench_function(format!("{method}/{kernel}"), |b| {
+                b.iter(|| {
+                    chunk += 1;
+                    let mut states = LaneStates::for_chunk(1, chunk);
+                    kernel.count(design, black_box(&mut states), 0, black_box(trials))
+                })
+            });
+        }
+    }
     group.finish();
 }
 
@@ -93,5 +124,5 @@ fn runner(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernels, runner);
+criterion_group!(benches, kernels, methods, runner);
 criterion_main!(benches);

@@ -3,7 +3,8 @@
 //! Times one block of trials many times with the time-stamp counter and keeps the fastest and
 //! the median run; a dependent chain of one-cycle additions converts TSC ticks to core cycles
 //! (the TSC runs at a fixed rate, the core may not). The fastest block is the figure that other
-//! processes on a shared machine disturb least. A naive sampler (two `f64` per trial from
+//! processes on a shared machine disturb least. Rows marked `S` are the stratified method (a
+//! 4^10-trial chunk) of the kernel above them. A naive sampler (two `f64` per trial from
 //! `rand`'s `SmallRng`) is timed alongside for comparison.
 //!
 //! ```sh
@@ -12,7 +13,7 @@
 
 #[cfg(target_arch = "x86_64")]
 fn main() {
-    use piest::sampler::{Kernel, LaneStates, avx2, avx512};
+    use piest::sampler::{Design, Grid, Kernel, LaneStates, avx2, avx512};
     use rand::rngs::SmallRng;
     use rand::{RngExt, SeedableRng};
     use std::hint::black_box;
@@ -59,14 +60,28 @@ fn main() {
             tsc_hz / ticks_min
         );
     };
-    time("scalar", block / 8, &|s, n| Kernel::Scalar.count(s, n));
-    time("portable", block, &|s, n| Kernel::Portable.count(s, n));
+    // Rows marked S count the first `block` trials of a 4^10-trial stratified chunk, each
+    // kernel right after its plain row.
+    let strat = Design::Stratified(Grid::new(10).expect("a valid grid"));
+    time("scalar", block / 8, &|s, n| {
+        Kernel::Scalar.count(Design::Plain, s, 0, n)
+    });
+    time("portable", block, &|s, n| {
+        Kernel::Portable.count(Design::Plain, s, 0, n)
+    });
+    time("portable S", block, &|s, n| {
+        Kernel::Portable.count(strat, s, 0, n)
+    });
     if avx2::is_supported() {
         time("avx2", block, &|s, n| avx2::count_split::<3>(s, n));
+        time("avx2 S", block, &|s, n| Kernel::Avx2.count(strat, s, 0, n));
         time("avx2 8+4", block, &|s, n| avx2::count_split::<2>(s, n));
     }
     if avx512::is_supported() {
         time("avx512", block, &|s, n| avx512::count(s, n));
+        time("avx512 S", block, &|s, n| {
+            Kernel::Avx512.count(strat, s, 0, n)
+        });
     } else {
         println!(
             "avx512      skipped: this CPU lacks {}",

@@ -46,5 +46,5 @@ pub mod values;
 pub use error::Error;
 pub use plan::Plan;
 pub use runner::{Observer, RunSpec};
-pub use sampler::{ALGORITHM, Kernel};
+pub use sampler::{ALGORITHM, Kernel, Method};
 pub use tally::{Tally, TallyKey};

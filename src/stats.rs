@@ -6,10 +6,14 @@
 //!
 //! The statistics of timing sweeps (speed-up, Karp–Flatt, Amdahl fit) are in
 //! [`crate::scale::stats`], beside the sweep they analyse. The stopping rule of a precision
-//! target is in [`stopping`], the convergence series of an estimate in [`convergence`].
+//! target is in [`stopping`], the convergence series of an estimate in [`convergence`]. The
+//! stratified method's statistics (chunks as replicates, the Student-t interval, the chunk-size
+//! rules) are in [`replicates`] and [`strata`].
 
 pub mod convergence;
+pub mod replicates;
 pub mod stopping;
+pub mod strata;
 
 /// The two-sided 95% normal quantile, Φ⁻¹(0.975).
 pub const Z95: f64 = 1.959_963_984_540_054;

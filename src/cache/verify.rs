@@ -16,7 +16,7 @@ use super::key::Secret;
 use super::maintain::{Done, MaintenanceError, check, read_file};
 use super::session::write_atomic;
 use crate::runner::SLICE_TRIALS;
-use crate::sampler::{Kernel, LaneStates};
+use crate::sampler::{Design, Kernel, LaneStates};
 
 /// BLAKE3 key-derivation context of the sample choice.
 const SAMPLE_CONTEXT: &str = "piest 2026-12-01 cache verify sample";
@@ -204,7 +204,7 @@ fn recount(kernel: Kernel, seed: u64, span: &Span, cancel: &AtomicBool) -> Optio
                     return None;
                 }
                 let n = left.min(SLICE_TRIALS);
-                inside += kernel.count(&mut states, n);
+                inside += kernel.count(Design::Plain, &mut states, span.trials - left, n);
                 left -= n;
             }
             Some(inside)

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Chunk, Plan};
-use crate::sampler::{Kernel, LANES, LaneStates};
+use crate::sampler::{Design, Kernel, LANES, LaneStates};
 use crate::tally::{SourceCounts, Tally, TallyKey};
 
 mod block;
@@ -217,7 +217,9 @@ fn compute_chunk(
             return Err(Error::Cancelled);
         }
         let n = left.min(SLICE_TRIALS);
-        inside += spec.kernel.count(&mut states, n);
+        inside += spec
+            .kernel
+            .count(Design::Plain, &mut states, chunk.trials - left, n);
         observer.trials_done(n);
         left -= n;
     }

@@ -38,7 +38,7 @@ use super::{ChunkEvent, Observer, RunSpec};
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Plan, cache_cell_chunks};
-use crate::sampler::{LANES, LaneStates};
+use crate::sampler::{Design, LANES, LaneStates};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
 use crate::stats::stopping::StoppingRule;
 use crate::tally::{SourceCounts, Tally};
@@ -158,7 +158,9 @@ fn first_chunk_points(spec: &RunSpec) -> Vec<(u64, u64)> {
             break;
         }
         if t > done {
-            inside += spec.kernel.count(&mut states, t - done);
+            inside += spec
+                .kernel
+                .count(Design::Plain, &mut states, done, t - done);
             done = t;
             points.push((t, inside));
         }

@@ -27,12 +27,13 @@
 //! registers of state, more than the 32 there are.
 
 use core::arch::x86_64::{
-    __m256i, __mmask8, _MM_CMPINT_NLT, _mm256_add_epi64, _mm256_cmp_epu64_mask, _mm256_loadu_si256,
-    _mm256_mul_epu32, _mm256_rol_epi64, _mm256_shuffle_epi32, _mm256_slli_epi64,
-    _mm256_storeu_si256, _mm256_ternarylogic_epi64, _mm256_xor_si256,
+    __m256i, __mmask8, _MM_CMPINT_NLT, _mm_cvtsi32_si128, _mm256_add_epi64, _mm256_cmp_epu64_mask,
+    _mm256_loadu_si256, _mm256_mul_epu32, _mm256_or_si256, _mm256_rol_epi64, _mm256_set1_epi64x,
+    _mm256_shuffle_epi32, _mm256_slli_epi64, _mm256_srl_epi32, _mm256_storeu_si256,
+    _mm256_ternarylogic_epi64, _mm256_xor_si256,
 };
 
-use super::{LANES, LaneStates, is_inside, portable};
+use super::{Grid, LANES, LaneStates, is_inside, portable};
 
 /// The CPU features the kernel uses, by their `is_x86_feature_detected!` names.
 pub const FEATURES: [&str; 3] = ["avx512f", "avx512vl", "popcnt"];
@@ -119,6 +120,110 @@ fn count_avx512(states: &mut LaneStates, trials: u64) -> u64 {
     states.s = s;
     inside
 }
+
+/// Counts the inside trials among trials `first_trial..first_trial + trials` of a stratified
+/// chunk on `grid` (`k ≥ 4`) whose lanes are at `states`, and advances them. `first_trial` is a
+/// multiple of [`LANES`] unless `trials` is 0.
+///
+/// The plain loop with three more vector instructions per four lanes, as in the AVX2 kernel
+/// ([`super::avx2::count_stratified`] explains the corners and the carry): `vpsrld`, `vpor`,
+/// `vpaddq`; the round that carries a column into a row merges the gap in with one
+/// `vpternlogq`.
+///
+/// # Panics
+///
+/// If this CPU cannot run the kernel ([`is_supported`] is false).
+pub fn count_stratified(states: &mut LaneStates, grid: Grid, first_trial: u64, trials: u64) -> u64 {
+    assert!(
+        is_supported(),
+        "the avx512 kernel needs a CPU with {}",
+        FEATURES.join(", ")
+    );
+    assert!(grid.k() >= 4, "the column carry needs K > LANES");
+    debug_assert!(trials == 0 || first_trial.is_multiple_of(LANES as u64));
+    // SAFETY: the assertion above checked that the CPU has every feature the function enables.
+    unsafe { count_stratified_avx512(states, grid, first_trial, trials) }
+}
+
+/// The stratified kernel proper: 12 ymm registers of state, three of corners.
+#[target_feature(enable = "avx512f,avx512vl,popcnt")]
+fn count_stratified_avx512(states: &mut LaneStates, grid: Grid, first: u64, trials: u64) -> u64 {
+    let lanes = LANES as u64;
+    let rounds = trials / lanes;
+    // Below LANES, so lossless.
+    let rest = (trials % lanes) as usize;
+
+    let mut v: [[__m256i; 3]; 4] = std::array::from_fn(|j| {
+        std::array::from_fn(|g| {
+            let lanes = &states.s[j][4 * g..4 * g + 4];
+            // SAFETY: `lanes` is four consecutive u64 (32 bytes, the unaligned load's width).
+            unsafe { _mm256_loadu_si256(lanes.as_ptr().cast()) }
+        })
+    });
+    let mut corner: [__m256i; 3] = std::array::from_fn(|g| {
+        let c: [u64; 4] = std::array::from_fn(|e| grid.corner(first + (4 * g + e) as u64));
+        // SAFETY: `c` is 32 bytes, the unaligned load's width.
+        unsafe { _mm256_loadu_si256(c.as_ptr().cast()) }
+    });
+    // Bit patterns as the intrinsics take them (i64 lanes).
+    let step_by = _mm256_set1_epi64x(grid.round_step() as i64);
+    let gap = _mm256_set1_epi64x(grid.gap() as i64);
+    // k ≤ 16, lossless.
+    let shift = _mm_cvtsi32_si128(grid.k() as i32);
+
+    let mut inside = 0u64;
+    let mut t = first;
+    let mut left = rounds;
+    while left > 0 {
+        let in_row = grid.rounds_in_row(t).min(left);
+        for _ in 0..in_row {
+            let m: [__mmask8; 3] = std::array::from_fn(|g| {
+                let w = step(&mut v, g);
+                let point = _mm256_or_si256(_mm256_srl_epi32(w, shift), corner[g]);
+                corner[g] = _mm256_add_epi64(corner[g], step_by);
+                inside_mask(point)
+            });
+            // 8 bits apart, as in the plain loop.
+            let bits = u32::from(m[0]) | u32::from(m[1]) << 8 | u32::from(m[2]) << 16;
+            inside += u64::from(bits.count_ones());
+        }
+        left -= in_row;
+        t += in_row * lanes;
+        if left > 0 {
+            let m: [__mmask8; 3] = std::array::from_fn(|g| {
+                let w = step(&mut v, g);
+                let point = _mm256_or_si256(_mm256_srl_epi32(w, shift), corner[g]);
+                let carried = _mm256_add_epi64(_mm256_or_si256(corner[g], gap), step_by);
+                // carried & !gap
+                corner[g] = _mm256_ternarylogic_epi64::<AND_NOT_B>(carried, gap, carried);
+                inside_mask(point)
+            });
+            let bits = u32::from(m[0]) | u32::from(m[1]) << 8 | u32::from(m[2]) << 16;
+            inside += u64::from(bits.count_ones());
+            left -= 1;
+            t += lanes;
+        }
+    }
+
+    let mut s = states.s;
+    for (j, words) in v.iter().enumerate() {
+        for (g, &vector) in words.iter().enumerate() {
+            let lanes = &mut s[j][4 * g..4 * g + 4];
+            // SAFETY: `lanes` is four consecutive u64 (32 bytes, the unaligned store's width).
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), vector) };
+        }
+    }
+    // The partial last round: lanes 0..rest, one step each, exactly as the reference.
+    for l in 0..rest {
+        let word = portable::step_lane(&mut s, l);
+        inside += u64::from(is_inside(grid.point(t + l as u64, word)));
+    }
+    states.s = s;
+    inside
+}
+
+/// `vpternlogq` truth table of `a & !b` (bit `4a + 2b + c` of the immediate is the result).
+const AND_NOT_B: i32 = 0x30;
 
 /// `vpternlogq` truth table of `a ^ b ^ c` (bit `4a + 2b + c` of the immediate is the result).
 const XOR3: i32 = 0x96;

@@ -1,32 +1,50 @@
 //! Every kernel against the reference: identical inside counts and identical final lane states
 //! over random seeds, chunk indices, lengths (0, 1, partial rounds, many rounds) and ways of
-//! cutting a chunk into calls, for every kernel this CPU runs and every AVX2 lane split. Kernels this CPU cannot run are listed by
+//! cutting a chunk into calls (starting mid-round too), for every kernel this CPU runs and every
+//! AVX2 lane split, for the plain and the stratified methods; and small stratified chunks against
+//! a brute-force reading of the specification. Kernels this CPU cannot run are listed by
 //! `kernels_this_cpu_runs_and_skips` (run it with `--nocapture` to see the list).
 
 use super::*;
 use proptest::prelude::*;
 
-/// A way to count trials, with a name for failure messages.
-type Counter = (String, Box<dyn Fn(&mut LaneStates, u64) -> u64>);
+/// A way to count trials (`design`, states, first trial, trials), with a name for failure
+/// messages.
+type Counter = (
+    String,
+    Box<dyn Fn(Design, &mut LaneStates, u64, u64) -> u64>,
+);
 
-/// Every kernel this CPU runs other than the reference, and the AVX2 kernel's other lane
-/// splits (only the fastest is a [`Kernel`], but all must agree).
-fn counters() -> Vec<Counter> {
+/// Every kernel this CPU runs other than the reference, and, for plain pieces from a round's
+/// start, the AVX2 kernel's other lane splits (only the fastest is a [`Kernel`], but all must
+/// agree).
+fn counters(splits: bool) -> Vec<Counter> {
     Kernel::available()
         .into_iter()
         .filter(|&k| k != Kernel::Scalar)
-        .map(|k| -> Counter { (k.name().into(), Box::new(move |s, n| k.count(s, n))) })
-        .chain(lane_splits())
+        .map(|k| -> Counter {
+            (
+                k.name().into(),
+                Box::new(move |d, s, f, n| k.count(d, s, f, n)),
+            )
+        })
+        .chain(if splits { lane_splits() } else { Vec::new() })
         .collect()
 }
 
-/// Each lane split of the AVX2 kernel, where the CPU runs it.
+/// Each lane split of the AVX2 kernel, where the CPU runs it (plain only).
 #[cfg(target_arch = "x86_64")]
 fn lane_splits() -> Vec<Counter> {
     let mut splits: Vec<Counter> = Vec::new();
     if avx2::is_supported() {
-        splits.push(("avx2 8+4".into(), Box::new(avx2::count_split::<2>)));
-        splits.push(("avx2 12+0".into(), Box::new(avx2::count_split::<3>)));
+        splits.push((
+            "avx2 8+4".into(),
+            Box::new(|_, s, _, n| avx2::count_split::<2>(s, n)),
+        ));
+        splits.push((
+            "avx2 12+0".into(),
+            Box::new(|_, s, _, n| avx2::count_split::<3>(s, n)),
+        ));
     }
     splits
 }
@@ -37,28 +55,78 @@ fn lane_splits() -> Vec<Counter> {
     Vec::new()
 }
 
-/// Counts `calls` trials in successive calls from chunk `chunk`'s fresh states with every
-/// counter and with the reference, and compares each call's count and the final states.
+/// Counts `calls` trials of plain chunk `chunk` in successive calls from its fresh states with
+/// every counter and with the reference, and compares each call's count and the final states.
+/// Every call but the last must be whole rounds (the lane splits count from a round's start).
 fn check(seed: u64, chunk: u64, calls: &[u64]) -> Result<(), TestCaseError> {
+    check_design(Design::Plain, seed, chunk, 0, calls, true)
+}
+
+/// Counts `calls` trials of a chunk of `design` in successive pieces starting at trial `first`
+/// (from chunk `chunk`'s fresh states, which the count does not care are not the states after
+/// `first` trials) with every counter and with the reference, and compares each piece's count
+/// and the final states.
+fn check_design(
+    design: Design,
+    seed: u64,
+    chunk: u64,
+    first: u64,
+    calls: &[u64],
+    splits: bool,
+) -> Result<(), TestCaseError> {
     let start = LaneStates::for_chunk(seed, chunk);
-    let mut expected_states = start.clone();
-    let expected: Vec<u64> = calls
-        .iter()
-        .map(|&n| Kernel::Scalar.count(&mut expected_states, n))
-        .collect();
-    for (name, count) in counters() {
+    let run = |count: &dyn Fn(Design, &mut LaneStates, u64, u64) -> u64| {
         let mut states = start.clone();
-        let got: Vec<u64> = calls.iter().map(|&n| count(&mut states, n)).collect();
-        prop_assert_eq!(&got, &expected, "{} counts, calls {:?}", name, calls);
+        let mut at = first;
+        let counts: Vec<u64> = calls
+            .iter()
+            .map(|&n| {
+                let c = count(design, &mut states, at, n);
+                at += n;
+                c
+            })
+            .collect();
+        (counts, states)
+    };
+    let (expected, expected_states) = run(&|d, s, f, n| Kernel::Scalar.count(d, s, f, n));
+    for (name, count) in counters(splits) {
+        let (got, states) = run(&*count);
+        prop_assert_eq!(
+            &got,
+            &expected,
+            "{} counts, {:?} from {} calls {:?}",
+            name,
+            design,
+            first,
+            calls
+        );
         prop_assert_eq!(
             &states,
             &expected_states,
-            "{} states, calls {:?}",
+            "{} states, {:?} from {} calls {:?}",
             name,
+            design,
+            first,
             calls
         );
     }
     Ok(())
+}
+
+/// The stratified count of the first `trials` trials of a chunk, straight from the
+/// specification: one word at a time from [`chunk_words`], its cell, its point and the test in
+/// 128-bit arithmetic.
+fn brute_force_stratified(k: u32, seed: u64, chunk: u64, trials: u64) -> u64 {
+    let cells = 1u64 << k;
+    chunk_words(seed, chunk)
+        .zip(0..trials)
+        .filter(|&(w, t)| {
+            let (i, j) = (t / cells, t % cells);
+            let x = i * (1 << (32 - k)) + (w >> 32) / (1 << k);
+            let y = j * (1 << (32 - k)) + (w % (1 << 32)) / (1 << k);
+            u128::from(x) * u128::from(x) + u128::from(y) * u128::from(y) < 1u128 << 64
+        })
+        .count() as u64
 }
 
 /// Prints which kernels the equivalence tests run on this CPU and which they skip, and why:
@@ -221,7 +289,112 @@ proptest! {
         // And the count in pieces is the count of the whole chunk.
         let whole: u64 = calls.iter().sum();
         let mut states = LaneStates::for_chunk(seed, chunk);
-        let pieces: u64 = calls.iter().map(|&n| Kernel::best().count(&mut states, n)).sum();
+        let mut at = 0;
+        let pieces: u64 = calls
+            .iter()
+            .map(|&n| {
+                at += n;
+                Kernel::best().count(Design::Plain, &mut states, at - n, n)
+            })
+            .sum();
         prop_assert_eq!(pieces, count_chunk(Kernel::Scalar, seed, chunk, whole));
+    }
+}
+
+#[test]
+fn small_stratified_chunks_match_the_specification() {
+    for k in 1..=6 {
+        let grid = Grid::new(k).unwrap();
+        for (seed, chunk) in [(0, 0), (1, 7), (u64::MAX, 3)] {
+            let expected = brute_force_stratified(k, seed, chunk, grid.trials());
+            for kernel in Kernel::available() {
+                let got = count_design_chunk(
+                    kernel,
+                    Design::Stratified(grid),
+                    seed,
+                    chunk,
+                    grid.trials(),
+                );
+                assert_eq!(got, expected, "{kernel} k {k} seed {seed} chunk {chunk}");
+            }
+        }
+    }
+}
+
+#[test]
+fn stratified_edge_pieces_match_the_reference() {
+    for k in [1, 2, 3, 4, 5, 7, 12, 16] {
+        let grid = Grid::new(k).unwrap();
+        let n = grid.trials();
+        let design = Design::Stratified(grid);
+        // The end of the chunk (4^k ≡ 4 mod 12: a partial round), a start mid-round, the last
+        // rows of the largest grids.
+        let tail = n.min(1000);
+        for (first, calls) in [
+            (0, vec![n.min(5000)]),
+            (n - tail, vec![tail]),
+            (n - tail, vec![1, 11, 5, tail.saturating_sub(17)]),
+            (n - 4, vec![4]),
+            (n - 4, vec![3, 1]),
+            (n - tail, vec![tail / 2, 0, tail - tail / 2]),
+        ] {
+            // Clipped to the chunk (the smallest has 4 trials).
+            let mut left = n - first;
+            let calls: Vec<u64> = calls
+                .iter()
+                .map(|&c| {
+                    let c = c.min(left);
+                    left -= c;
+                    c
+                })
+                .collect();
+            check_design(design, 4, 9, first, &calls, false).unwrap();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn every_kernel_counts_stratified_pieces_as_the_reference(
+        seed in any::<u64>(),
+        chunk in any::<u64>(),
+        k in 1u32..=16,
+        start in any::<u64>(),
+        pieces in proptest::collection::vec(0u64..3_000, 1..5),
+    ) {
+        let grid = Grid::new(k).unwrap();
+        let n = grid.trials();
+        let total: u64 = pieces.iter().sum::<u64>().min(n);
+        // Pieces that fit the chunk, cut anywhere (mid-round too), starting anywhere.
+        let mut left = total;
+        let calls: Vec<u64> = pieces.iter().map(|&p| { let c = p.min(left); left -= c; c }).collect();
+        let first = start % (n - total + 1);
+        check_design(Design::Stratified(grid), seed, chunk, first, &calls, false)?;
+    }
+
+    #[test]
+    fn every_kernel_counts_plain_pieces_cut_anywhere_as_the_reference(
+        seed in any::<u64>(),
+        chunk in any::<u64>(),
+        first in 0u64..100,
+        calls in proptest::collection::vec(0u64..3_000, 1..5),
+    ) {
+        check_design(Design::Plain, seed, chunk, first, &calls, false)?;
+    }
+
+    #[test]
+    fn whole_stratified_chunks_match_the_specification(
+        seed in any::<u64>(),
+        chunk in any::<u64>(),
+        k in 1u32..=7,
+    ) {
+        let grid = Grid::new(k).unwrap();
+        let expected = brute_force_stratified(k, seed, chunk, grid.trials());
+        for kernel in Kernel::available() {
+            let got = count_design_chunk(kernel, Design::Stratified(grid), seed, chunk, grid.trials());
+            prop_assert_eq!(got, expected, "{} k {}", kernel, k);
+        }
     }
 }

@@ -33,12 +33,13 @@
 //! Neoverse N1 (Graviton 2) has only two NEON pipes (54 cycles).
 
 use core::arch::aarch64::{
-    uint64x2_t, vaddq_u64, vaddvq_u64, vcgtq_u64, vdupq_n_u64, veorq_u64, vget_low_u32, vld1q_u64,
-    vmull_high_u32, vmull_u32, vreinterpretq_u32_u64, vshlq_n_u64, vsriq_n_u64, vst1q_u64,
-    vsubq_u64, vuzp1q_u32, vuzp2q_u32,
+    uint64x2_t, vaddq_u64, vaddvq_u64, vbicq_u64, vcgtq_u64, vdupq_n_s32, vdupq_n_u64, veorq_u64,
+    vget_low_u32, vld1q_u64, vmull_high_u32, vmull_u32, vorrq_u64, vreinterpretq_u32_u64,
+    vreinterpretq_u64_u32, vshlq_n_u64, vshlq_u32, vsriq_n_u64, vst1q_u64, vsubq_u64, vuzp1q_u32,
+    vuzp2q_u32,
 };
 
-use super::{LANES, LaneStates, is_inside, portable};
+use super::{Grid, LANES, LaneStates, is_inside, portable};
 
 /// Pairs of lanes, one 128-bit register each.
 const PAIRS: usize = LANES / 2;
@@ -90,6 +91,105 @@ fn count_neon(states: &mut LaneStates, trials: u64) -> u64 {
     // The partial last round: lanes 0..rest, one step each, exactly as the reference.
     for l in 0..rest {
         inside += u64::from(is_inside(portable::step_lane(&mut s, l)));
+    }
+    states.s = s;
+    inside
+}
+
+/// Counts the inside trials among trials `first_trial..first_trial + trials` of a stratified
+/// chunk on `grid` (`k ≥ 4`) whose lanes are at `states`, and advances them. `first_trial` is a
+/// multiple of [`LANES`] unless `trials` is 0.
+///
+/// The plain loop with three more instructions per pair of lanes, as in the AVX2 kernel
+/// ([`Grid`]'s corners and their carry are explained there): `ushl` by `−k` shifts both 32-bit
+/// halves of each word, `orr` puts in the cell's corner, `add` moves it on by a round.
+pub fn count_stratified(states: &mut LaneStates, grid: Grid, first_trial: u64, trials: u64) -> u64 {
+    assert!(grid.k() >= 4, "the column carry needs K > LANES");
+    debug_assert!(trials == 0 || first_trial.is_multiple_of(LANES as u64));
+    // SAFETY: NEON is part of the base aarch64 architecture: every aarch64 CPU has it.
+    unsafe { count_stratified_neon(states, grid, first_trial, trials) }
+}
+
+/// The stratified kernel proper.
+#[target_feature(enable = "neon")]
+fn count_stratified_neon(states: &mut LaneStates, grid: Grid, first: u64, trials: u64) -> u64 {
+    let lanes = LANES as u64;
+    let rounds = trials / lanes;
+    // Below LANES, so lossless.
+    let rest = (trials % lanes) as usize;
+
+    let mut v: [[uint64x2_t; PAIRS]; 4] = std::array::from_fn(|j| {
+        std::array::from_fn(|p| {
+            let lanes = &states.s[j][2 * p..2 * p + 2];
+            // SAFETY: `lanes` is two consecutive u64 (16 bytes, the load's width).
+            unsafe { vld1q_u64(lanes.as_ptr()) }
+        })
+    });
+    let mut corner: [uint64x2_t; PAIRS] = std::array::from_fn(|p| {
+        let c: [u64; 2] = std::array::from_fn(|e| grid.corner(first + (2 * p + e) as u64));
+        // SAFETY: `c` is 16 bytes, the load's width.
+        unsafe { vld1q_u64(c.as_ptr()) }
+    });
+    let step_by = vdupq_n_u64(grid.round_step());
+    let gap = vdupq_n_u64(grid.gap());
+    // A negative count shifts right; k ≤ 16, lossless.
+    let shift = vdupq_n_s32(-(grid.k() as i32));
+    let point = |w: uint64x2_t, c: uint64x2_t| {
+        vorrq_u64(
+            vreinterpretq_u64_u32(vshlq_u32(vreinterpretq_u32_u64(w), shift)),
+            c,
+        )
+    };
+
+    let mut outside = [vdupq_n_u64(0); 2];
+    let mut t = first;
+    let mut left = rounds;
+    while left > 0 {
+        let in_row = grid.rounds_in_row(t).min(left);
+        for _ in 0..in_row {
+            for p in (0..PAIRS).step_by(2) {
+                let a = point(step(&mut v, p), corner[p]);
+                let b = point(step(&mut v, p + 1), corner[p + 1]);
+                corner[p] = vaddq_u64(corner[p], step_by);
+                corner[p + 1] = vaddq_u64(corner[p + 1], step_by);
+                let [ma, mb] = outside_masks(a, b);
+                outside[0] = vsubq_u64(outside[0], ma);
+                outside[1] = vsubq_u64(outside[1], mb);
+            }
+        }
+        left -= in_row;
+        t += in_row * lanes;
+        if left > 0 {
+            for p in (0..PAIRS).step_by(2) {
+                let a = point(step(&mut v, p), corner[p]);
+                let b = point(step(&mut v, p + 1), corner[p + 1]);
+                for q in [p, p + 1] {
+                    let carried = vaddq_u64(vorrq_u64(corner[q], gap), step_by);
+                    corner[q] = vbicq_u64(carried, gap);
+                }
+                let [ma, mb] = outside_masks(a, b);
+                outside[0] = vsubq_u64(outside[0], ma);
+                outside[1] = vsubq_u64(outside[1], mb);
+            }
+            left -= 1;
+            t += lanes;
+        }
+    }
+
+    let mut s = states.s;
+    for (j, words) in v.iter().enumerate() {
+        for (p, &pair) in words.iter().enumerate() {
+            let lanes = &mut s[j][2 * p..2 * p + 2];
+            // SAFETY: `lanes` is two consecutive u64 (16 bytes, the store's width).
+            unsafe { vst1q_u64(lanes.as_mut_ptr(), pair) };
+        }
+    }
+    let outside = vaddvq_u64(vaddq_u64(outside[0], outside[1]));
+    let mut inside = rounds * lanes - outside;
+    // The partial last round: lanes 0..rest, one step each, exactly as the reference.
+    for l in 0..rest {
+        let word = portable::step_lane(&mut s, l);
+        inside += u64::from(is_inside(grid.point(t + l as u64, word)));
     }
     states.s = s;
     inside
