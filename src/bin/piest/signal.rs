@@ -1,8 +1,9 @@
 //! SIGINT (Ctrl-C), SIGTERM and SIGHUP: each sets the cancel flag every long command passes to
 //! the library, and remembers which signal came, so that after cleaning up the process can die
 //! by that same signal ([`crate::exit::ExitStatus::Interrupted`]). Once the flag is set, a second
-//! signal ends the process at once. The Unix code uses `signal-hook`; other platforms catch
-//! Ctrl-C and a termination request only, and exit with status 130 instead of dying by them.
+//! signal ends the process at once. The Unix code uses `signal-hook`; Windows catches Ctrl-C
+//! (and Ctrl-Break, a closed console) through its console control handler with `ctrlc`, and
+//! exits with status 130 instead of dying by a signal.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -87,17 +88,27 @@ impl Interrupt {
         }
     }
 
-    #[cfg(not(unix))]
+    /// Windows: the console control handler (through `ctrlc`), not the C runtime's `signal()`
+    /// emulation, which under msvcrt installs signal-hook's "only ask" value as the handler and
+    /// crashes on the first Ctrl-C. Ctrl-C, Ctrl-Break and a closed console window all count as
+    /// Ctrl-C; the handler runs on a thread of its own, so a second one exits at once from there.
+    #[cfg(windows)]
     fn register(&self) {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        use signal_hook::flag;
+        let cancel = Arc::clone(&self.cancel);
+        let which = Arc::clone(&self.which);
         let code = i32::from(128 + Signal::Interrupt.number());
-        for signal in [SIGINT, SIGTERM] {
-            let _ = flag::register_conditional_shutdown(signal, code, Arc::clone(&self.cancel));
-            let _ = flag::register_usize(signal, Arc::clone(&self.which), signal as usize);
-            let _ = flag::register(signal, Arc::clone(&self.cancel));
-        }
+        let _ = ctrlc::set_handler(move || {
+            if cancel.load(Ordering::SeqCst) {
+                std::process::exit(code);
+            }
+            which.store(usize::from(Signal::Interrupt.number()), Ordering::SeqCst);
+            cancel.store(true, Ordering::SeqCst);
+        });
     }
+
+    /// Neither Unix nor Windows: nothing is caught, Ctrl-C keeps its default action.
+    #[cfg(not(any(unix, windows)))]
+    fn register(&self) {}
 
     /// Catches nothing: SIGINT, SIGTERM and SIGHUP keep their default actions and end the
     /// process at once, wherever it is (for a command with nothing to clean up, such as one

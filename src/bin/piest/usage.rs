@@ -30,7 +30,7 @@ pub fn clap_failure(err: &clap::Error) -> ExitStatus {
                 out.flush()
             });
             match printed {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                Err(e) if !output::closed_pipe(&e) => {
                     stderr_line(&format!("piest: error: cannot write to stdout: {e}"));
                     ExitStatus::Error
                 }

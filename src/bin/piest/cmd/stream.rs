@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 
 use crate::cli::StreamArgs;
+use crate::output::closed_pipe;
 use crate::output::stream::{Words, write};
 
 /// Writes the words `args` select to stdout.
@@ -18,7 +19,7 @@ pub fn run(args: &StreamArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
         limit: args.words,
     };
     match write(&words, out, cancel) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if closed_pipe(&e) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(piest::Error::Cancelled.into()),
         other => other.context("cannot write to stdout"),
     }

@@ -29,7 +29,7 @@ pub fn stderr_line(text: &str) {
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        Err(e) if !closed_pipe(&e) => Err(e).context("cannot write to stdout"),
         _ => Ok(()),
     }
 }
@@ -50,6 +50,13 @@ pub fn write_plot(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.set_len(0)
         .and_then(|()| file.write_all(bytes))
         .with_context(context)
+}
+
+/// Whether a write failed because its reader went away. Rust maps Windows' `ERROR_BROKEN_PIPE`
+/// (109) and `ERROR_NO_DATA` (232) to `BrokenPipe` but not `ERROR_PIPE_NOT_CONNECTED` (233),
+/// which a pipe closed before the first write gives.
+pub fn closed_pipe(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::BrokenPipe || (cfg!(windows) && err.raw_os_error() == Some(233))
 }
 
 /// The message of `err` and of each error that caused it, joined by `: `, leaving out a cause
