@@ -71,8 +71,8 @@ fn ctrl_c_stops_a_fully_cached_rerun() {
     const BLOCKS: u64 = 1_000;
     let cache = Cache::new(env.dir.path().join("cache"));
     let session = CacheSession::open(cache, true);
-    let cell = piest::cache::cell_chunks(1);
-    let block = piest::cache::block_chunks(1);
+    let cell = piest::plan::cache_cell_chunks(1);
+    let block = piest::plan::cache_block_chunks(1);
     for b in 0..BLOCKS {
         let mut entry = Entry::empty(BlockKey::new(0, 1, b));
         for c in 0..block / cell {

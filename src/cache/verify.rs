@@ -93,10 +93,10 @@ impl Cache {
             dir: self.root().display().to_string(),
             ..VerifyReport::default()
         };
-        let listing = self.list(cancel, &|| Done::Nothing)?;
+        let listing = self.list(cancel, &|| Done::Unchanged)?;
         let mut entries: Vec<(PathBuf, Entry)> = Vec::new();
-        for file in listing.owned.iter().filter(|f| !f.temp) {
-            check(cancel, || Done::Nothing)?;
+        for file in listing.files.iter().filter(|f| !f.temp) {
+            check(cancel, || Done::Unchanged)?;
             let Ok(bytes) = read_file(&file.path) else {
                 report.invalid += 1;
                 continue;

@@ -186,7 +186,10 @@ impl Ending {
                     Signal::Terminate => " by SIGTERM",
                     Signal::Hangup => " by SIGHUP",
                 };
-                let after = done.as_ref().map(crate::output::cache::progress).unwrap_or_default();
+                let after = done
+                    .as_ref()
+                    .map(crate::output::cache::progress)
+                    .unwrap_or_default();
                 Some(format!("piest: interrupted{by}{after}"))
             }
         }
@@ -289,7 +292,7 @@ mod tests {
             Some("piest: interrupted by SIGTERM")
         );
         let cancelled = MaintenanceError::Cancelled {
-            done: Done::Nothing,
+            done: Done::Unchanged,
         };
         let ending = Ending::new(Err(cancelled.into()), Some(Signal::Hangup));
         assert_eq!(ending.status(), ExitStatus::Interrupted(Signal::Hangup));
