@@ -158,7 +158,8 @@ pub struct EstimateArgs {
     pub verbose: bool,
 
     /// Run only shard K of N (0 ≤ K < N) of the chunks and print a part for `piest merge`, or
-    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod. Not with
+    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod. Every shard
+    /// needs the same --seed N (--seed random is refused: the parts would not merge). Not with
     /// --target-error or --max-time (each part would stop on its own data or clock) or --plot
     /// [example: --shard 3/64]
     #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, allow_hyphen_values = true,
@@ -173,8 +174,9 @@ pub struct EstimateArgs {
     pub target_error: Option<f64>,
 
     /// Stop at whole chunks once this much time has passed (30s, 2m, 1h 30m, 1e3ms, or a
-    /// number of seconds such as 90 or 1e3); at least one chunk is always counted. The answer equals the fixed run of the
-    /// trials it reports, but how many that is depends on the machine [example: --max-time 30s]
+    /// number of seconds such as 90 or 1e3). The answer equals the fixed run of the trials it
+    /// reports, but how many that is depends on the machine; a budget spent before the first
+    /// chunk is counted gives no answer (exit status 5) [example: --max-time 30s]
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub max_time: Option<Duration>,
 
