@@ -39,7 +39,6 @@ const HEADER_MAX: usize = MAGIC.len() + 4 + MAX_ALGORITHM_BYTES + 5 * 8;
 /// Bytes of one span on disk: four little-endian words.
 const SPAN_BYTES: usize = 32;
 
-/// Bytes of the MAC.
 const MAC_BYTES: usize = 32;
 
 /// What identifies a block: everything that determines the counts of its chunks.

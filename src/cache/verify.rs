@@ -21,14 +21,12 @@ use crate::sampler::{Design, Kernel, LaneStates};
 /// BLAKE3 key-derivation context of the sample choice.
 const SAMPLE_CONTEXT: &str = "piest 2026-12-01 cache verify sample";
 
-/// How to verify.
 #[derive(Clone, Copy, Debug)]
 pub struct VerifyOptions {
     /// Fraction of the spans to recompute, in (0, 1]; 1 checks everything.
     pub fraction: f64,
     /// Seed of the sample choice: the same seed picks the same spans of the same cache.
     pub sample_seed: u64,
-    /// Worker threads.
     pub workers: NonZeroUsize,
     /// The kernel that recounts (all give identical counts).
     pub kernel: Kernel,
