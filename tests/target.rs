@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Piest, assert_usage_errors, json_of};
+use common::{Piest, assert_usage_errors, json_of, succeeds};
 use serde_json::Value;
 
 fn u(v: &Value, field: &str) -> u64 {
@@ -257,25 +257,11 @@ fn the_json_series_is_monotone_and_ends_at_the_estimate_and_the_plot_says_so() {
 fn darts(n: &str, seed: &str, chunk: &str) -> (usize, u64) {
     let env = Piest::new();
     let path = env.dir.path().join("darts.svg");
-    let out = env
-        .cmd()
-        .args([
-            "darts",
-            "-n",
-            n,
-            "--seed",
-            seed,
-            "--chunk-size",
-            chunk,
-            "--plot",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        env.std_cmd()
+            .args(["darts", "-n", n, "--seed", seed, "--chunk-size", chunk])
+            .arg("--plot")
+            .arg(&path),
     );
     assert!(out.stdout.is_empty());
     let svg = std::fs::read_to_string(&path).unwrap();

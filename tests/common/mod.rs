@@ -77,11 +77,22 @@ impl Piest {
 /// Runs `cmd`, fails the test unless it succeeds, and returns its stdout parsed as one JSON
 /// object and its stderr.
 pub fn json_of(cmd: &mut std::process::Command) -> (serde_json::Value, String) {
-    let out = cmd.output().expect("run piest");
+    let out = succeeds(cmd);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
     let value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     (value, stderr)
+}
+
+/// Runs `cmd` and fails the test, showing the command and its stderr, unless it succeeds;
+/// returns its output.
+pub fn succeeds(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().expect("run piest");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Runs `piest ARGS --json` in a fresh environment and parses its stdout.
