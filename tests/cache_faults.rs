@@ -11,11 +11,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Piest;
+use common::{Piest, is_root, json_of};
 use piest::cache::{BlockKey, Cache, CacheSession, Entry, FLUSH_INTERVAL, MaintenanceError, Span};
 use piest::runner::{Silent, run_all};
 use piest::{Kernel, Plan, RunSpec};
-use serde_json::Value;
 
 fn spec(trials: u64, chunk_size: u64, seed: u64) -> RunSpec {
     RunSpec {
@@ -39,16 +38,6 @@ fn span_of(block: u64) -> Entry {
         inside: block,
     });
     entry
-}
-
-fn json_of(cmd: &mut Command) -> (Value, String) {
-    let out = cmd.output().expect("run piest");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
-    (
-        serde_json::from_slice(&out.stdout).expect("one JSON object"),
-        stderr,
-    )
 }
 
 /// Puts a strange file of kind `kind` at `path`; `None` if this system cannot make one.
@@ -286,14 +275,6 @@ fn concurrent_first_processes_agree_on_one_key() {
         (info["entries"].as_u64(), info["invalid"].as_u64()),
         (Some(4), Some(0))
     );
-}
-
-/// Whether this process runs as root (which ignores file modes).
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n")
 }
 
 #[test]

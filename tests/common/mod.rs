@@ -83,6 +83,15 @@ pub fn json_of(cmd: &mut std::process::Command) -> (serde_json::Value, String) {
     (value, stderr)
 }
 
+/// Whether the tests run as root (which ignores file modes, and may start daemons and switch
+/// users).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
 /// Runs `cmd` and fails the test, showing the command and its stderr, unless it succeeds;
 /// returns its output.
 pub fn succeeds(cmd: &mut std::process::Command) -> std::process::Output {
