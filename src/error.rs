@@ -32,7 +32,6 @@ pub enum Error {
     ChunksOutsidePlan {
         /// The chunks asked for.
         chunks: std::ops::Range<u64>,
-        /// Chunks in the plan.
         plan_chunks: u64,
     },
     /// The run was cancelled through its cancellation flag.

@@ -58,12 +58,7 @@ pub enum ShardEnvError {
     NoScheduler,
     /// A variable is set but is not a whole number.
     #[error("{name}='{value}' is not a whole number")]
-    NotANumber {
-        /// The variable.
-        name: &'static str,
-        /// Its value.
-        value: String,
-    },
+    NotANumber { name: &'static str, value: String },
     /// `PIEST_SHARD_COUNT` is 0.
     #[error("PIEST_SHARD_COUNT must be at least 1")]
     ZeroShardCount,
@@ -138,7 +133,6 @@ pub enum ShardEnvError {
     ArrayPastCount {
         /// `SLURM_ARRAY_TASK_MAX` (or the task ID).
         max: u64,
-        /// The shard count.
         count: u64,
     },
     /// The index found is not below the count.
@@ -146,9 +140,7 @@ pub enum ShardEnvError {
     OutOfRange {
         /// Where the index came from.
         from: &'static str,
-        /// The index.
         index: u64,
-        /// The count.
         count: u64,
     },
 }
@@ -329,7 +321,6 @@ pub enum LaunchError {
     WithoutMpi {
         /// The variable that states the task count.
         var: &'static str,
-        /// The task count.
         tasks: u64,
     },
     /// Several tasks, but an MPI world of one.
@@ -341,7 +332,6 @@ pub enum LaunchError {
     WorldOfOne {
         /// The variable that states the task count.
         var: &'static str,
-        /// The task count.
         tasks: u64,
     },
 }

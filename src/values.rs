@@ -68,12 +68,7 @@ pub enum Expected {
     /// A positive whole number ([`count`]).
     Count,
     /// A whole number within bounds ([`whole`], [`workers`]).
-    Whole {
-        /// Least value.
-        least: u64,
-        /// Largest value.
-        most: u64,
-    },
+    Whole { least: u64, most: u64 },
     /// A seed ([`seed`]).
     Seed,
     /// A positive duration ([`duration`]).
@@ -111,16 +106,13 @@ impl fmt::Display for Expected {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{problem}: expected {expected}")]
 pub struct ValueError {
-    /// What was wrong.
     pub problem: Problem,
-    /// What was expected.
     pub expected: Expected,
 }
 
 /// A seed: a fixed one, or one to draw from the operating system.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seed {
-    /// This seed.
     Fixed(u64),
     /// `random`: draw one.
     Random,

@@ -11,11 +11,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::Piest;
+#[cfg(unix)]
+use common::is_root;
+use common::{Piest, json_of};
 use piest::cache::{BlockKey, Cache, CacheSession, Entry, FLUSH_INTERVAL, MaintenanceError, Span};
 use piest::runner::{Silent, run_all};
 use piest::{Kernel, Plan, RunSpec};
-use serde_json::Value;
 
 fn spec(trials: u64, chunk_size: u64, seed: u64) -> RunSpec {
     RunSpec {
@@ -39,16 +40,6 @@ fn span_of(block: u64) -> Entry {
         inside: block,
     });
     entry
-}
-
-fn json_of(cmd: &mut Command) -> (Value, String) {
-    let out = cmd.output().expect("run piest");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
-    (
-        serde_json::from_slice(&out.stdout).expect("one JSON object"),
-        stderr,
-    )
 }
 
 /// A symbolic link at `link` to `target`; `None`, saying why, off Unix: the cache opens its
@@ -306,15 +297,6 @@ fn concurrent_first_processes_agree_on_one_key() {
 }
 
 #[cfg(unix)]
-/// Whether this process runs as root (which ignores file modes).
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n")
-}
-
-#[cfg(unix)]
 #[test]
 fn a_damaged_key_is_replaced_once_by_concurrent_runs_and_cleared() {
     let args = ["-n", "1e6", "--chunk-size", "1e4", "--json"];
@@ -556,7 +538,7 @@ fn one_trial_chunks_cost_one_small_entry() {
     assert!(summary.bytes_written <= summary.entries_written * (one_span + 8 * 32));
     // Per 1e9 trials: a block holds 2^30 one-trial chunks, so at most two entries (when not
     // aligned) of 256 spans each.
-    assert!(piest::cache::block_chunks(1) >= 1_000_000_000);
+    assert!(piest::plan::cache_block_chunks(1) >= 1_000_000_000);
     // A rerun reads the whole run as one span.
     let session = CacheSession::open(cache, true);
     let again = run_all(&spec, Some(&session), &Silent, &AtomicBool::new(false)).unwrap();
@@ -719,7 +701,7 @@ fn verify_stops_soon_after_cancel() {
         piest::cache::Done::Verified(report) => {
             assert_eq!((report.spans, report.chunks), (0, 0), "{report:?}")
         }
-        piest::cache::Done::Nothing if !linux => {}
+        piest::cache::Done::Unchanged if !linux => {}
         other => panic!("{other:?}"),
     }
     // Nothing was judged, so nothing was removed.

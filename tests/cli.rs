@@ -2,6 +2,8 @@
 
 mod common;
 
+#[cfg(unix)]
+use common::succeeds;
 use common::{Piest, json};
 
 const PI: f64 = std::f64::consts::PI;
@@ -258,19 +260,10 @@ fn a_text_variable_that_is_not_utf8_is_a_usage_error_naming_it() {
     assert!(out.status.success());
     assert!(dir.is_dir());
     let plot = env.dir.path().join(OsStr::from_bytes(b"p\xe9.svg"));
-    let out = env
-        .cmd()
-        .arg("darts")
-        .arg("-n")
-        .arg("10")
-        .arg("--plot")
-        .arg(&plot)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        env.std_cmd()
+            .args(["darts", "-n", "10", "--plot"])
+            .arg(&plot),
     );
     assert!(plot.is_file());
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Piest, json_of};
+use common::{Piest, is_root, json_of};
 use serde_json::Value;
 
 /// `program` on the PATH, if there.
@@ -26,13 +26,6 @@ fn which(program: &str) -> Option<PathBuf> {
 fn skip(why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
 /// The single-process answer to compare with.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Piest;
+use common::{Piest, succeeds};
 
 /// Small sweeps: 200,000 trials in 10 chunks take about a millisecond a run.
 const SMALL: [&str; 4] = ["--trials", "2e5", "--chunk-size", "2e4"];
@@ -10,18 +10,7 @@ const SMALL: [&str; 4] = ["--trials", "2e5", "--chunk-size", "2e4"];
 /// Runs `piest scale SMALL ARGS` and returns its stdout; it must succeed.
 fn scale(args: &[&str]) -> String {
     let env = Piest::new();
-    let out = env
-        .cmd()
-        .arg("scale")
-        .args(SMALL)
-        .args(args)
-        .output()
-        .expect("run piest");
-    assert!(
-        out.status.success(),
-        "piest scale {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(env.std_cmd().arg("scale").args(SMALL).args(args));
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
@@ -138,18 +127,12 @@ fn without_one_worker_the_baseline_is_named() {
 fn plot_is_well_formed_svg_with_its_axes_and_legend_in_text() {
     let env = Piest::new();
     let path = env.dir.path().join("scale.svg");
-    let out = env
-        .cmd()
-        .arg("scale")
-        .args(SMALL)
-        .args(["-w", "1,2,4", "--runs", "2", "--plot"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        env.std_cmd()
+            .arg("scale")
+            .args(SMALL)
+            .args(["-w", "1,2,4", "--runs", "2", "--plot"])
+            .arg(&path),
     );
     let svg = std::fs::read_to_string(&path).expect("the plot was written");
     let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");

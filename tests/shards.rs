@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Piest, assert_usage_errors, json_of};
+use common::{Piest, assert_usage_errors, json_of, succeeds};
 use serde_json::Value;
 
 /// 40 chunks of 250,000 trials: small enough to run often, enough chunks for 7 shards.
@@ -17,26 +17,20 @@ fn write_parts(env: &Piest, dir: &Path, n: u64, extra: &[&str]) -> Vec<PathBuf> 
     (0..n)
         .map(|k| {
             let shard = format!("{k}/{n}");
-            let out = env
-                .std_cmd()
-                .args([
-                    "-n",
-                    TRIALS,
-                    "--chunk-size",
-                    CHUNK,
-                    "--seed",
-                    "11",
-                    "-w",
-                    "2",
-                ])
-                .args(["--shard", &shard, "--json"])
-                .args(extra)
-                .output()
-                .expect("run piest");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            let out = succeeds(
+                env.std_cmd()
+                    .args([
+                        "-n",
+                        TRIALS,
+                        "--chunk-size",
+                        CHUNK,
+                        "--seed",
+                        "11",
+                        "-w",
+                        "2",
+                    ])
+                    .args(["--shard", &shard, "--json"])
+                    .args(extra),
             );
             let path = dir.join(format!("part-{k}-of-{n}.json"));
             std::fs::write(&path, &out.stdout).expect("write part");
@@ -76,13 +70,7 @@ fn merged_shards_equal_the_single_run_bit_for_bit() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut parts = write_parts(&env, dir.path(), n, &["--no-cache"]);
         parts.reverse();
-        let out = merge(&env, &["--json"], &parts);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let (merged, _) = json_of(env.std_cmd().args(["merge", "--json"]).args(&parts));
         for field in [
             "pi",
             "std_error",
@@ -475,13 +463,7 @@ fn a_kubernetes_indexed_job_emulated_by_processes_merges_exactly() {
             path
         })
         .collect();
-    let out = merge(&env, &["--json"], &parts);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (merged, _) = json_of(env.std_cmd().args(["merge", "--json"]).args(&parts));
     let whole = single_run(&env);
     assert_eq!(merged["inside"], whole["inside"]);
     assert_eq!(merged["pi"], whole["pi"]);
@@ -637,13 +619,7 @@ fn the_documented_slurm_retry_replaces_only_the_failed_shards_part() {
     );
     let env = Piest::new();
     let files: Vec<PathBuf> = want.iter().map(|n| parts.join(n)).collect();
-    let out = merge(&env, &["--json"], &files);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (merged, _) = json_of(env.std_cmd().args(["merge", "--json"]).args(&files));
     let (whole, _) = env.json(&["-n", "4e6", "--seed", "11", "--no-cache"]);
     assert_eq!(merged["inside"], whole["inside"]);
 }

@@ -1,7 +1,7 @@
 //! Every long command stops soon after SIGINT, SIGTERM or SIGHUP, stores what it completed and
 //! dies by that signal; a second signal ends a process stuck in its clean-up at once. Each test
 //! waits until the command is demonstrably busy (a `-v` line, its worker pool, a full pipe),
-//! never a fixed time. Each command is long by construction (hours of trials, an endless stream,
+//! never a fixed time on Linux (elsewhere, without `/proc`, see `common::WITHOUT_PROC`). Each command is long by construction (hours of trials, an endless stream,
 //! a read that never ends, more cached spans or files than it gets through before the signal),
 //! and where the work it did can be seen the tests check in work that it stopped before the end:
 //! files left, spans not judged, cached spans not read. The time from the signal to the end is
@@ -71,8 +71,8 @@ fn ctrl_c_stops_a_fully_cached_rerun() {
     const BLOCKS: u64 = 1_000;
     let cache = Cache::new(env.dir.path().join("cache"));
     let session = CacheSession::open(cache, true);
-    let cell = piest::cache::cell_chunks(1);
-    let block = piest::cache::block_chunks(1);
+    let cell = piest::plan::cache_cell_chunks(1);
+    let block = piest::plan::cache_block_chunks(1);
     for b in 0..BLOCKS {
         let mut entry = Entry::empty(BlockKey::new(0, 1, b));
         for c in 0..block / cell {
@@ -196,7 +196,7 @@ fn a_second_ctrl_c_ends_a_process_stuck_in_its_clean_up() {
             std::thread::sleep(Duration::from_millis(2));
         }
     } else {
-        std::thread::sleep(Duration::from_millis(300));
+        common::wait_without_proc("a blocked write");
     }
     let kill = |signal: &str| {
         let status = std::process::Command::new("kill")

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Piest, assert_usage_errors};
+#[cfg(unix)]
+use common::json_of;
+use common::{Piest, assert_usage_errors, succeeds};
 use serde_json::Value;
 
 fn u(v: &Value, field: &str) -> u64 {
@@ -257,25 +259,11 @@ fn the_json_series_is_monotone_and_ends_at_the_estimate_and_the_plot_says_so() {
 fn darts(n: &str, seed: &str, chunk: &str) -> (usize, u64) {
     let env = Piest::new();
     let path = env.dir.path().join("darts.svg");
-    let out = env
-        .cmd()
-        .args([
-            "darts",
-            "-n",
-            n,
-            "--seed",
-            seed,
-            "--chunk-size",
-            chunk,
-            "--plot",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        env.std_cmd()
+            .args(["darts", "-n", n, "--seed", seed, "--chunk-size", chunk])
+            .arg("--plot")
+            .arg(&path),
     );
     assert!(out.stdout.is_empty());
     let svg = std::fs::read_to_string(&path).unwrap();
@@ -362,6 +350,6 @@ fn ctrl_c_during_a_target_run_prints_no_answer_and_keeps_the_chunks() {
     // The target takes about 1e15 trials (days of work): any bound far below that shows the
     // signal ended the run, even on a loaded machine; tests/signals.rs measures promptness.
     assert!(out.took.as_secs_f64() < 60.0, "took {:?}", out.took);
-    let (info, _) = common::json_of(env.std_cmd().args(["cache", "info", "--json"]));
+    let (info, _) = json_of(env.std_cmd().args(["cache", "info", "--json"]));
     assert!(info["chunks"].as_u64().unwrap() > 0, "{info}");
 }

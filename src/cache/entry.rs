@@ -3,15 +3,16 @@
 //! keyed file name, its binary on-disk format with a keyed MAC, and the checks that decide
 //! whether a file may be trusted.
 //!
-//! A block is [`BLOCK_CELLS`] *cells*; a cell is [`cell_chunks`] consecutive chunks worth about
-//! [`CELL_TRIALS`] trials (one chunk when chunks are that large). A span never crosses a cell
-//! boundary, so an entry holds about one span per cell (32 bytes) whatever the chunk size, and
-//! a block covers about 2^30 trials at every chunk size up to 2^22.
+//! A block is [`BLOCK_CELLS`](crate::plan::BLOCK_CELLS) *cells*; a cell is [`cache_cell_chunks`]
+//! consecutive chunks worth about [`CELL_TRIALS`](crate::plan::CELL_TRIALS) trials (one chunk
+//! when chunks are that large). A span never crosses a cell boundary, so an entry holds about one
+//! span per cell (32 bytes) whatever the chunk size, and a block covers about 2^30 trials at
+//! every chunk size up to 2^22.
 
 use std::ops::Range;
 
 use super::key::Secret;
-use crate::plan::{cache_block_chunks as block_chunks, cache_cell_chunks as cell_chunks};
+use crate::plan::{cache_block_chunks, cache_cell_chunks};
 
 /// Most spans an entry may hold: two per cell (a prefix of it and the rest, or a run's
 /// remainder chunk) and room for runs that stopped at different places.
@@ -38,7 +39,6 @@ const HEADER_MAX: usize = MAGIC.len() + 4 + MAX_ALGORITHM_BYTES + 5 * 8;
 /// Bytes of one span on disk: four little-endian words.
 const SPAN_BYTES: usize = 32;
 
-/// Bytes of the MAC.
 const MAC_BYTES: usize = 32;
 
 /// What identifies a block: everything that determines the counts of its chunks.
@@ -64,14 +64,14 @@ impl BlockKey {
         }
     }
 
-    /// Chunks per block for this key's chunk size ([`block_chunks`]).
+    /// Chunks per block for this key's chunk size ([`cache_block_chunks`]).
     pub fn block_chunks(&self) -> u64 {
-        block_chunks(self.chunk_size)
+        cache_block_chunks(self.chunk_size)
     }
 
-    /// Chunks per cell for this key's chunk size ([`cell_chunks`]).
+    /// Chunks per cell for this key's chunk size ([`cache_cell_chunks`]).
     pub fn cell_chunks(&self) -> u64 {
-        cell_chunks(self.chunk_size)
+        cache_cell_chunks(self.chunk_size)
     }
 
     /// The first chunk index of the block and one past its last (saturating at `u64::MAX`).
@@ -413,7 +413,7 @@ impl Entry {
                 "MAC mismatch: damaged, forged or written with another cache's key".into(),
             ));
         }
-        if chunk_size == 0 || stored_block_chunks != block_chunks(chunk_size) {
+        if chunk_size == 0 || stored_block_chunks != cache_block_chunks(chunk_size) {
             return Err(Invalid("bad block layout".into()));
         }
         let mut entry = Entry::empty(BlockKey {
@@ -514,12 +514,24 @@ mod tests {
 
     #[test]
     fn the_layout_follows_the_chunk_size() {
-        assert_eq!((cell_chunks(1), block_chunks(1)), (1 << 22, 1 << 30));
-        assert_eq!((cell_chunks(1000), block_chunks(1000)), (4194, 256 * 4194));
-        assert_eq!((cell_chunks(1 << 22), block_chunks(1 << 22)), (1, 256));
-        assert_eq!((cell_chunks(1 << 40), block_chunks(1 << 40)), (1, 256));
+        assert_eq!(
+            (cache_cell_chunks(1), cache_block_chunks(1)),
+            (1 << 22, 1 << 30)
+        );
+        assert_eq!(
+            (cache_cell_chunks(1000), cache_block_chunks(1000)),
+            (4194, 256 * 4194)
+        );
+        assert_eq!(
+            (cache_cell_chunks(1 << 22), cache_block_chunks(1 << 22)),
+            (1, 256)
+        );
+        assert_eq!(
+            (cache_cell_chunks(1 << 40), cache_block_chunks(1 << 40)),
+            (1, 256)
+        );
         for chunk_size in [1, 3, 1000, 10_000, 1 << 21, (1 << 22) - 1, 1 << 22] {
-            let trials = block_chunks(chunk_size) * chunk_size;
+            let trials = cache_block_chunks(chunk_size) * chunk_size;
             assert!(trials > 1 << 29 && trials <= 1 << 30, "{chunk_size}");
         }
     }

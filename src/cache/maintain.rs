@@ -216,7 +216,7 @@ pub struct Pruned {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Done {
     /// Nothing that changed the cache (`info`, or a stop before the first removal).
-    Nothing,
+    Unchanged,
     /// Files removed (`clear`, `prune`).
     Removed(Box<Cleared>),
     /// Chunks verified, and differing spans removed (`verify`).
@@ -262,8 +262,9 @@ enum Judged {
     Vanished,
 }
 
-/// One name of the entries folder that piest owns.
-pub(super) struct Owned {
+/// A regular file under an entry's name, or under a temporary file's name (`temp`: an entry
+/// being written, or left by a killed writer).
+pub(super) struct EntryFile {
     pub(super) path: PathBuf,
     pub(super) temp: bool,
     bytes: u64,
@@ -273,7 +274,7 @@ pub(super) struct Owned {
 /// The entries folder, sorted out.
 #[derive(Default)]
 pub(super) struct Listing {
-    pub(super) owned: Vec<Owned>,
+    pub(super) files: Vec<EntryFile>,
     strange: Vec<Strange>,
 }
 
@@ -299,19 +300,19 @@ impl Cache {
     /// stops soon after `cancel` is set.
     pub fn info_cancellable(&self, cancel: &AtomicBool) -> Result<CacheInfo, MaintenanceError> {
         let dir = self.entries_dir();
-        let listing = self.list(cancel, &|| Done::Nothing)?;
+        let listing = self.list(cancel, &|| Done::Unchanged)?;
         let (key, view, key_problem) = key_view(&dir);
-        let (old_files, old_bytes) = self.old_format(cancel, &|| Done::Nothing, None)?;
+        let (old_files, old_bytes) = self.old_format(cancel, &|| Done::Unchanged, None)?;
         let mut info = CacheInfo {
             dir: self.root().display().to_string(),
             exists: dir.is_dir(),
             entries: 0,
             invalid: 0,
-            bytes: listing.owned.iter().map(|f| f.bytes).sum(),
+            bytes: listing.files.iter().map(|f| f.bytes).sum(),
             chunks: 0,
             trials: 0,
             seeds: 0,
-            temp_files: listing.owned.iter().filter(|f| f.temp).count() as u64,
+            temp_files: listing.files.iter().filter(|f| f.temp).count() as u64,
             key,
             key_problem,
             unverified: 0,
@@ -321,8 +322,8 @@ impl Cache {
             old_format_bytes: old_bytes,
         };
         let mut seeds = std::collections::HashSet::new();
-        for file in listing.owned.iter().filter(|f| !f.temp) {
-            check(cancel, || Done::Nothing)?;
+        for file in listing.files.iter().filter(|f| !f.temp) {
+            check(cancel, || Done::Unchanged)?;
             match judge(file, &view) {
                 Judged::Valid(entry) => {
                     info.entries += 1;
@@ -350,8 +351,8 @@ impl Cache {
     /// and a key widened on purpose keeps its mode). Stops soon after `cancel` is set.
     pub fn clear_cancellable(&self, cancel: &AtomicBool) -> Result<Cleared, MaintenanceError> {
         let mut done = self.cleared();
-        let listing = self.list(cancel, &|| Done::Nothing)?;
-        for file in &listing.owned {
+        let listing = self.list(cancel, &|| Done::Unchanged)?;
+        for file in &listing.files {
             check(cancel, || Done::Removed(Box::new(done.clone())))?;
             remove(file, &mut done);
         }
@@ -388,13 +389,13 @@ impl Cache {
         now: SystemTime,
         cancel: &AtomicBool,
     ) -> Result<PruneReport, MaintenanceError> {
-        let age = |f: &Owned| now.duration_since(f.modified).unwrap_or(Duration::ZERO);
+        let age = |f: &EntryFile| now.duration_since(f.modified).unwrap_or(Duration::ZERO);
         let mut done = self.cleared();
         let mut invalid_removed = 0;
         let mut kept = Vec::new();
         let (_, view, _) = key_view(&self.entries_dir());
-        let listing = self.list(cancel, &|| Done::Nothing)?;
-        for file in listing.owned {
+        let listing = self.list(cancel, &|| Done::Unchanged)?;
+        for file in listing.files {
             check(cancel, || Done::Removed(Box::new(done.clone())))?;
             if file.temp {
                 if age(&file) > STALE_TEMP_AGE {
@@ -584,7 +585,7 @@ impl Cache {
                 Err(source) => return Err(failed("inspect", &path, source, done())),
             };
             if meta.is_file() && meta.len() <= MAX_ENTRY_BYTES {
-                listing.owned.push(Owned {
+                listing.files.push(EntryFile {
                     path,
                     temp,
                     bytes: meta.len(),
@@ -660,7 +661,7 @@ fn key_view(dir: &Path) -> (KeyState, KeyView, Option<String>) {
 }
 
 /// Reads and checks the entry file `file` under `view`.
-fn judge(file: &Owned, view: &KeyView) -> Judged {
+fn judge(file: &EntryFile, view: &KeyView) -> Judged {
     let secret = match view {
         KeyView::Valid(secret) => secret,
         KeyView::Gone => return Judged::Invalid,
@@ -734,7 +735,7 @@ fn coverage(entry: &Entry) -> (u64, u64) {
 
 /// Removes `file`, counting it, or noting why not; a file already gone (another process) is
 /// neither. Returns whether it was removed.
-fn remove(file: &Owned, done: &mut Cleared) -> bool {
+fn remove(file: &EntryFile, done: &mut Cleared) -> bool {
     match std::fs::remove_file(&file.path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return false,

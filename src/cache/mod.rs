@@ -8,9 +8,10 @@
 //! - [`key`]: the secret (`v2/key`), created once, replaced only under a lock when damaged;
 //!   [`trust`]: whether anyone besides the user, root and the user's groups could read or
 //!   replace it (then the cache is off).
-//! - [`entry`]: one file per block of [`BLOCK_CELLS`] cells of about [`CELL_TRIALS`] trials,
-//!   holding spans (consecutive chunks and their inside count) and a keyed MAC; its name is a
-//!   keyed hash of the block's key, so files of another key are never looked up.
+//! - [`entry`]: one file per block of [`BLOCK_CELLS`](crate::plan::BLOCK_CELLS) cells of about
+//!   [`CELL_TRIALS`](crate::plan::CELL_TRIALS) trials, holding spans (consecutive chunks and
+//!   their inside count) and a keyed MAC; its name is a keyed hash of the block's key, so files
+//!   of another key are never looked up.
 //! - [`session`]: a run's reads (never following links or blocking: `O_NOFOLLOW`,
 //!   `O_NONBLOCK`, never reading past [`MAX_ENTRY_BYTES`]) and stores (merge with the file, write
 //!   a temporary file, rename it over the entry); every problem is one warning and costs its
@@ -29,9 +30,6 @@ mod verify;
 use std::fs::FileType;
 use std::path::{Path, PathBuf};
 
-pub use crate::plan::{
-    BLOCK_CELLS, CELL_TRIALS, cache_block_chunks as block_chunks, cache_cell_chunks as cell_chunks,
-};
 pub use entry::{
     BlockKey, Cover, ENTRY_SUFFIX, Entry, FORMAT, Invalid, MAX_ENTRY_BYTES, MAX_SPANS, Span,
     is_entry_name,

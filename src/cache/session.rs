@@ -62,8 +62,10 @@ struct Notes {
     warnings: Vec<String>,
     taken: usize,
     entries_seen: HashSet<PathBuf>,
+    /// Entries with a problem beyond the first few, not warned about one by one.
     unreported: u64,
-    tallied: bool,
+    /// Whether the warning that counts the `unreported` entries has been added.
+    unreported_warned: bool,
 }
 
 /// An opened cache: its entries folder and secret.
@@ -234,8 +236,8 @@ impl CacheSession {
     /// warning that counts entries with problems beyond the first few.
     pub fn summary(&self) -> CacheSummary {
         let mut notes = self.notes();
-        if notes.unreported > 0 && !notes.tallied {
-            notes.tallied = true;
+        if notes.unreported > 0 && !notes.unreported_warned {
+            notes.unreported_warned = true;
             let n = notes.unreported;
             notes.warnings.push(format!(
                 "{n} more cache entr{} could not be used and {} recomputed",

@@ -21,14 +21,12 @@ use crate::sampler::{Design, Kernel, LaneStates};
 /// BLAKE3 key-derivation context of the sample choice.
 const SAMPLE_CONTEXT: &str = "piest 2026-12-01 cache verify sample";
 
-/// How to verify.
 #[derive(Clone, Copy, Debug)]
 pub struct VerifyOptions {
     /// Fraction of the spans to recompute, in (0, 1]; 1 checks everything.
     pub fraction: f64,
     /// Seed of the sample choice: the same seed picks the same spans of the same cache.
     pub sample_seed: u64,
-    /// Worker threads.
     pub workers: NonZeroUsize,
     /// The kernel that recounts (all give identical counts).
     pub kernel: Kernel,
@@ -93,10 +91,10 @@ impl Cache {
             dir: self.root().display().to_string(),
             ..VerifyReport::default()
         };
-        let listing = self.list(cancel, &|| Done::Nothing)?;
+        let listing = self.list(cancel, &|| Done::Unchanged)?;
         let mut entries: Vec<(PathBuf, Entry)> = Vec::new();
-        for file in listing.owned.iter().filter(|f| !f.temp) {
-            check(cancel, || Done::Nothing)?;
+        for file in listing.files.iter().filter(|f| !f.temp) {
+            check(cancel, || Done::Unchanged)?;
             let Ok(bytes) = read_file(&file.path) else {
                 report.invalid += 1;
                 continue;

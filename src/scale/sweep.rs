@@ -17,14 +17,10 @@ use crate::plan::Plan;
 use crate::runner::{self, Observer, RunSpec, Silent};
 use crate::sampler::Kernel;
 
-/// What to sweep.
 #[derive(Clone, Debug)]
 pub struct SweepSpec {
-    /// The chunk plan every run uses.
     pub plan: Plan,
-    /// The seed every run uses.
     pub seed: u64,
-    /// The kernel every run uses.
     pub kernel: Kernel,
     /// Worker counts to time, in the order of the report's rows.
     pub workers: Vec<NonZeroUsize>,
@@ -94,7 +90,6 @@ impl Executor for WallClock {
 /// Where a run stands in the sweep, as told to a [`SweepObserver`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunInfo {
-    /// Workers of this run.
     pub workers: NonZeroUsize,
     /// Whether it is an untimed warm-up run.
     pub warmup: bool,
@@ -106,9 +101,7 @@ pub struct RunInfo {
 
 /// Receives the sweep's progress. All methods have defaults that ignore it.
 pub trait SweepObserver: Sync {
-    /// A run is about to start.
     fn run_starting(&self, _run: &RunInfo) {}
-    /// A run has finished.
     fn run_done(&self, _run: &RunInfo, _measurement: &Measurement) {}
     /// The observer handed to each run, for progress within it.
     fn trials(&self) -> &dyn Observer {
@@ -122,7 +115,6 @@ impl SweepObserver for Silent {}
 /// The timings of one worker count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
-    /// Workers of these runs.
     pub workers: NonZeroUsize,
     /// Warm-up run times, in the order they ran.
     pub warmup: Vec<Duration>,
@@ -133,7 +125,6 @@ pub struct Series {
 /// A finished sweep.
 #[derive(Clone, Debug)]
 pub struct Sweep {
-    /// What was swept.
     pub spec: SweepSpec,
     /// The inside count every run agreed on.
     pub inside: u64,

@@ -24,14 +24,12 @@ pub enum Warning {
     },
     /// A row's median is below [`SHORT_RUN_S`].
     ShortRuns {
-        /// Workers of the row.
         workers: usize,
         /// Its median time in seconds.
         median_s: f64,
     },
     /// Some timed runs of a row are statistical outliers.
     Outliers {
-        /// Workers of the row.
         workers: usize,
         /// Positions of the outliers among the row's timed runs, from 0.
         runs: Vec<usize>,
@@ -45,7 +43,6 @@ pub enum Warning {
     },
     /// A row's standard deviation exceeds [`LARGE_SPREAD`] of its median.
     LargeSpread {
-        /// Workers of the row.
         workers: usize,
         /// Standard deviation as a fraction of the median.
         relative: f64,

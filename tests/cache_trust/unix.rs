@@ -22,11 +22,7 @@ const ARGS: &[&str] = &["-n", "1e6", "--chunk-size", "1e4", "-s", "4", "--json"]
 
 /// Whether these tests can switch users; says why not on stderr.
 fn can_switch_users() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    if !root {
+    if !crate::common::is_root() {
         eprintln!("SKIPPED: not root, so no other users to share the cache with");
         return false;
     }

@@ -77,11 +77,31 @@ impl Piest {
 /// Runs `cmd`, fails the test unless it succeeds, and returns its stdout parsed as one JSON
 /// object and its stderr.
 pub fn json_of(cmd: &mut std::process::Command) -> (serde_json::Value, String) {
-    let out = cmd.output().expect("run piest");
+    let out = succeeds(cmd);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
     let value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     (value, stderr)
+}
+
+/// Whether the tests run as root (which ignores file modes, and may start daemons and switch
+/// users).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
+/// Runs `cmd` and fails the test, showing the command and its stderr, unless it succeeds;
+/// returns its output.
+pub fn succeeds(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().expect("run piest");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Runs `piest ARGS --json` in a fresh environment and parses its stdout.
@@ -146,16 +166,31 @@ pub enum Busy {
     /// A line on stderr containing this (such as `(cached)` of a `-v` line).
     StderrContains(&'static str),
     /// The process runs at least this many threads (its worker pool has started). Read from
-    /// `/proc` on Linux; elsewhere the helper waits 300 ms instead.
+    /// `/proc` on Linux; elsewhere see [`wait_without_proc`].
     Threads(usize),
     /// One of the process's threads is blocked writing to a full pipe (its stdout that nobody
-    /// reads). Read from `/proc` on Linux; elsewhere the helper waits 300 ms instead.
+    /// reads). Read from `/proc` on Linux; elsewhere see [`wait_without_proc`].
     BlockedOnWrite,
     /// The process has made at least this many read system calls (`syscr` of `/proc/PID/io`
-    /// on Linux; elsewhere the helper waits 300 ms instead).
+    /// on Linux; elsewhere see [`wait_without_proc`]).
     Reads(u64),
     /// This returns true (a file appeared or went away); checked every 2 ms.
     When(Box<dyn Fn() -> bool>),
+}
+
+/// How long a signal test waits off Linux where it would wait for a sign seen in `/proc` (a
+/// thread count, a blocked write, read calls): without `/proc` a test cannot see those from
+/// outside the process. It is enough for piest to install its signal handlers and start its
+/// work on an idle machine. A signal that comes earlier makes the test fail (the process dies
+/// by the signal's default action, without its `interrupted` line), so a slow start is a
+/// visible failure; only `stream`, which keeps the default actions, would then pass having
+/// been stopped before its pipe was full. Signs on stderr and [`Busy::When`] need no wait.
+pub const WITHOUT_PROC: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Off Linux, waits [`WITHOUT_PROC`] instead of for `sign`, and says so in the test's log.
+pub fn wait_without_proc(sign: &str) {
+    eprintln!("no /proc: waiting {WITHOUT_PROC:?} instead of for {sign}");
+    std::thread::sleep(WITHOUT_PROC);
 }
 
 /// The read system calls process `pid` has made so far (Linux `/proc`; 0 if unknown).
@@ -242,7 +277,7 @@ pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interr
                     std::thread::sleep(Duration::from_millis(2));
                 }
             } else {
-                std::thread::sleep(Duration::from_millis(300));
+                wait_without_proc("a blocked write");
             }
         }
         Busy::Reads(n) => {
@@ -252,7 +287,7 @@ pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interr
                     std::thread::sleep(Duration::from_millis(1));
                 }
             } else {
-                std::thread::sleep(Duration::from_millis(300));
+                wait_without_proc("read calls");
             }
         }
         Busy::When(ready) => {
@@ -269,7 +304,7 @@ pub fn interrupt(env: &Piest, args: &[&str], busy: Busy, signal: &str) -> Interr
                     std::thread::sleep(Duration::from_millis(2));
                 }
             } else {
-                std::thread::sleep(Duration::from_millis(300));
+                wait_without_proc("the worker threads");
             }
         }
     }

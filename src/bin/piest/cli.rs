@@ -102,11 +102,9 @@ pub struct RunArgs {
     #[arg(short = 'n', long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
     pub trials: Option<u64>,
 
-    /// The seed.
     #[command(flatten)]
     pub seed: SeedArgs,
 
-    /// The chunk size.
     #[command(flatten)]
     pub chunk: ChunkArgs,
 }
@@ -131,7 +129,6 @@ pub struct ChunkArgs {
     pub chunk_size: u64,
 }
 
-/// Options of an estimate.
 #[derive(Debug, Args)]
 pub struct EstimateArgs {
     /// Trials, seed and chunk size.
@@ -158,7 +155,8 @@ pub struct EstimateArgs {
     pub verbose: bool,
 
     /// Run only shard K of N (0 ≤ K < N) of the chunks and print a part for `piest merge`, or
-    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod. Not with
+    /// `auto`: the shard of a Slurm job-array task or a Kubernetes Indexed Job pod. Every shard
+    /// needs the same --seed N (--seed random is refused: the parts would not merge). Not with
     /// --target-error or --max-time (each part would stop on its own data or clock) or --plot
     /// [example: --shard 3/64]
     #[arg(long, value_name = "K/N|auto", value_parser = parse_shard, allow_hyphen_values = true,
@@ -173,8 +171,9 @@ pub struct EstimateArgs {
     pub target_error: Option<f64>,
 
     /// Stop at whole chunks once this much time has passed (30s, 2m, 1h 30m, 1e3ms, or a
-    /// number of seconds such as 90 or 1e3); at least one chunk is always counted. The answer equals the fixed run of the
-    /// trials it reports, but how many that is depends on the machine [example: --max-time 30s]
+    /// number of seconds such as 90 or 1e3). The answer equals the fixed run of the trials it
+    /// reports, but how many that is depends on the machine; a budget spent before the first
+    /// chunk is counted gives no answer (exit status 5) [example: --max-time 30s]
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub max_time: Option<Duration>,
 
@@ -206,7 +205,6 @@ pub struct CacheFlags {
     pub refresh: bool,
 }
 
-/// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Time the estimate at several worker counts: speed-up, efficiency, serial fraction and an
@@ -240,7 +238,6 @@ pub enum Command {
     Darts(DartsArgs),
 }
 
-/// Options of `piest merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Part files, in any order; `-` reads parts from stdin (several may follow one another)
@@ -258,7 +255,6 @@ pub struct MergeArgs {
     pub allow_partial: bool,
 }
 
-/// Options of `piest completions`.
 #[derive(Debug, Args)]
 #[command(after_help = COMPLETIONS_EXAMPLES)]
 pub struct CompletionsArgs {
@@ -276,18 +272,15 @@ Examples:
   piest completions elvish >> ~/.config/elvish/rc.elv
   piest completions powershell >> $PROFILE";
 
-/// Options of `piest darts`.
 #[derive(Debug, Args)]
 pub struct DartsArgs {
     /// Darts to throw: the first N trials of the run, at most 100000 [example: -n 5000]
     #[arg(short = 'n', long, value_name = "N", default_value = "2000", value_parser = parse_darts, allow_hyphen_values = true)]
     pub trials: u64,
 
-    /// The seed.
     #[command(flatten)]
     pub seed: SeedArgs,
 
-    /// The chunk size.
     #[command(flatten)]
     pub chunk: ChunkArgs,
 
@@ -306,7 +299,6 @@ Each dart is one trial: inside the quarter circle (blue) or outside (orange). Th
 estimate 4·inside/N and its 95% half-width; `piest -n N --seed S --chunk-size C` counts exactly
 the same inside points.";
 
-/// Options of `piest scale`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("format").args(["json", "csv", "markdown"])))]
 pub struct ScaleArgs {
@@ -347,10 +339,8 @@ pub struct ScaleArgs {
     pub plot: Option<PathBuf>,
 }
 
-/// Options of `piest cache`.
 #[derive(Debug, Args)]
 pub struct CacheArgs {
-    /// What to do.
     #[command(subcommand)]
     pub action: CacheAction,
 
@@ -364,7 +354,6 @@ pub struct CacheArgs {
     pub json: bool,
 }
 
-/// `piest cache` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CacheAction {
     /// Show the cache directory, its entries, bytes, chunks and trials covered
@@ -380,7 +369,6 @@ pub enum CacheAction {
     Verify(VerifyArgs),
 }
 
-/// Options of `piest cache verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Fraction of the cached spans to recompute, above 0 and at most 1 (default 1: all); a
@@ -438,7 +426,6 @@ fn fixed_seed(text: &str) -> Result<u64, piest::values::ValueError> {
     whole(text, 0, u64::MAX)
 }
 
-/// Options of `piest stream`.
 #[derive(Debug, Args)]
 pub struct StreamArgs {
     /// Seed whose streams to write: a whole number, as for an estimate (`random` has no place
@@ -456,7 +443,6 @@ pub struct StreamArgs {
     #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
     pub words: Option<u64>,
 
-    /// The chunk size.
     #[command(flatten)]
     pub chunk: ChunkArgs,
 }

@@ -166,12 +166,10 @@ impl Env {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// How the result is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// The two-line human report.
     Human,
-    /// One JSON object.
     Json,
     /// The estimate alone.
     Quiet,
@@ -180,9 +178,7 @@ pub enum Format {
 /// Everything an estimate needs, validated.
 #[derive(Debug)]
 pub struct Config {
-    /// What the library runs.
     pub spec: RunSpec,
-    /// How the result is printed.
     pub format: Format,
     /// One line per chunk on stderr.
     pub verbose: bool,
@@ -190,9 +186,7 @@ pub struct Config {
     pub quiet: bool,
     /// Whether the seed was drawn from the OS.
     pub random_seed: bool,
-    /// Whether and where the result cache is used.
     pub cache: CacheChoice,
-    /// Which chunks to count, and where.
     pub mode: Mode,
     /// When the run may stop before its plan's end (`--target-error`, `--max-time`).
     pub limits: Limits,
@@ -331,7 +325,6 @@ fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, Usa
 pub struct DartsConfig {
     /// The darts' plan: `-n` trials in chunks of `--chunk-size`.
     pub plan: Plan,
-    /// The seed of the streams.
     pub seed: u64,
     /// Whether the seed was drawn from the OS.
     pub random_seed: bool,
@@ -339,7 +332,6 @@ pub struct DartsConfig {
     pub plot: PathBuf,
 }
 
-/// Builds the [`DartsConfig`] of `piest darts`.
 pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageError> {
     let plan =
         Plan::new(args.trials, args.chunk.chunk_size).map_err(|e| UsageError(e.to_string()))?;
@@ -363,7 +355,6 @@ pub enum CacheChoice {
     Off,
     /// Use the cache in `dir`; `refresh` recomputes every chunk and overwrites its entry.
     On {
-        /// The cache directory.
         dir: PathBuf,
         /// `--refresh`.
         refresh: bool,
@@ -413,25 +404,20 @@ pub fn prune_limits(args: &PruneArgs) -> Result<(Option<u64>, Option<Duration>),
     Ok((args.max_size, args.older_than))
 }
 
-/// How a sweep's report is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScaleFormat {
-    /// The aligned table.
     Table,
     /// One JSON object with every raw timing.
     Json,
     /// CSV, one row per worker count.
     Csv,
-    /// A Markdown table.
     Markdown,
 }
 
 /// Everything `piest scale` needs, validated.
 #[derive(Debug)]
 pub struct ScaleConfig {
-    /// What the library sweeps.
     pub sweep: SweepSpec,
-    /// How the report is printed.
     pub format: ScaleFormat,
     /// Where to draw the SVG plot, if anywhere.
     pub plot: Option<PathBuf>,

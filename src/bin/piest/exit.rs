@@ -112,7 +112,6 @@ pub enum Ending {
     /// Stopped by a signal (or the cancel flag without one: as Ctrl-C); `done` is what a stopped
     /// maintenance command had already changed.
     Interrupted {
-        /// The signal.
         signal: Signal,
         /// What had been done, if anything.
         done: Option<Done>,
@@ -164,7 +163,6 @@ impl Ending {
         Ending::Failed(status, err)
     }
 
-    /// The exit status.
     pub fn status(&self) -> ExitStatus {
         match self {
             Ending::Success => ExitStatus::Success,
@@ -292,7 +290,7 @@ mod tests {
             Some("piest: interrupted by SIGTERM")
         );
         let cancelled = MaintenanceError::Cancelled {
-            done: Done::Nothing,
+            done: Done::Unchanged,
         };
         let ending = Ending::new(Err(cancelled.into()), Some(Signal::Hangup));
         assert_eq!(ending.status(), ExitStatus::Interrupted(Signal::Hangup));

@@ -16,7 +16,6 @@ pub use piest::values::MAX_WORKERS;
 /// a typo cannot start a sweep that never ends.
 pub const MAX_RUNS: u64 = 10_000;
 
-/// The `--shard` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShardArg {
     /// An explicit shard `K/N`.

@@ -22,7 +22,6 @@ use crate::output::{self, write_stdout};
     them = if *spans == 1 { "it" } else { "them" }
 )]
 pub struct VerifyDifferences {
-    /// Spans that differed.
     pub spans: usize,
 }
 

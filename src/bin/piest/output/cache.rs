@@ -125,7 +125,7 @@ fn removed_files(removed: &Removed) -> String {
 /// removed 120 entries (1.0 MB) and 2 other files or spans`, or nothing.
 pub fn progress(done: &Done) -> String {
     let (entries, bytes, other) = match done {
-        Done::Nothing => return String::new(),
+        Done::Unchanged => return String::new(),
         Done::Removed(c) => (
             c.removed.entries,
             Some(c.removed.bytes),
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_stopped_command_says_what_it_had_removed() {
-        assert_eq!(progress(&Done::Nothing), "");
+        assert_eq!(progress(&Done::Unchanged), "");
         let mut cleared = Cleared::default();
         assert_eq!(progress(&Done::Removed(Box::new(cleared.clone()))), "");
         cleared.removed.entries = 3272;

@@ -8,7 +8,6 @@ use piest::sampler;
 
 /// Which words to write: `chunk_size` words of each chunk in `chunks`, at most `limit` in all.
 pub struct Words {
-    /// Seed of the streams.
     pub seed: u64,
     /// Chunk indices, in order.
     pub chunks: Range<u64>,

@@ -3,7 +3,6 @@
 
 use piest::scale::ScaleReport;
 
-/// Column names, in order.
 pub const COLUMNS: [&str; 13] = [
     "workers",
     "median_s",

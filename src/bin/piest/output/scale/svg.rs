@@ -15,9 +15,7 @@ const SIZE: (u32, u32) = (800, 520);
 /// Points on the Amdahl curve: enough for a smooth line at this width.
 const CURVE_POINTS: usize = 200;
 
-/// Label of the x axis.
 pub const X_LABEL: &str = "workers";
-/// Label of the y axis.
 pub const Y_LABEL: &str = "speed-up";
 
 /// Draws `report` as an SVG document.
