@@ -245,6 +245,22 @@ fn a_stray_number_is_an_unexpected_argument_with_a_suggestion() {
             ),
         ],
     );
+    // Inside a subcommand, the stray word is measured against that subcommand's own actions,
+    // and a number there is not a trial count.
+    assert_usage_errors(
+        &[],
+        &[
+            (
+                &["cache", "frob"],
+                "unexpected argument 'frob' found (piest cache takes: info, clear, prune, verify;",
+            ),
+            (&["cache", "5"], "(piest cache takes: info, clear"),
+            (
+                &["cache", "--cache-dir", "/tmp", "frob"],
+                "(piest cache takes: info",
+            ),
+        ],
+    );
     // A real subcommand after an estimate's flag is still called a subcommand.
     assert_usage_errors(&[], &[(&["-n", "5", "scale"], "subcommand 'scale'")]);
 }

@@ -51,7 +51,11 @@ pub fn clap_failure(err: &clap::Error) -> ExitStatus {
             let Some(ContextValue::String(word)) = err.get(ContextKind::InvalidSubcommand) else {
                 return ExitStatus::Usage;
             };
-            stderr_line(&format!("piest: error: {}", stray_word(word)));
+            let args: Vec<String> = std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            stderr_line(&format!("piest: error: {}", stray_word(word, &args)));
             ExitStatus::Usage
         }
         // One line: clap's first, with its indented continuation (the missing argument, the
@@ -71,20 +75,42 @@ pub fn clap_failure(err: &clap::Error) -> ExitStatus {
 }
 
 /// The message for a word on the command line that is neither a flag, a flag's value nor a
-/// subcommand: a number is most likely a trial count.
-fn stray_word(word: &str) -> String {
-    if piest::values::count(word).is_ok() {
+/// subcommand: a number given to an estimate is most likely a trial count; otherwise the message
+/// lists the subcommands of the command the word was given to (`piest cache frob` names `info`,
+/// `clear`, ..., not `scale` or `merge`).
+fn stray_word(word: &str, args: &[String]) -> String {
+    // The subcommands named before the stray word, as clap descended into them.
+    let mut command = Cli::command();
+    let mut path = vec!["piest".to_owned()];
+    for arg in args.iter().take_while(|a| a.as_str() != word) {
+        if let Some(sub) = command.find_subcommand(arg).cloned() {
+            path.push(sub.get_name().to_owned());
+            command = sub;
+        }
+    }
+    let names: Vec<String> = command
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set())
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    if path.len() == 1 && piest::values::count(word).is_ok() {
         format!(
             "unexpected argument '{word}' found; to set the number of trials, use '--trials {word}'"
         )
-    } else {
-        let names: Vec<String> = Cli::command()
-            .get_subcommands()
-            .filter(|sub| !sub.is_hide_set())
-            .map(|sub| sub.get_name().to_owned())
-            .collect();
+    } else if names.is_empty() {
         format!(
-            "unexpected argument '{word}' found (subcommands: {}; see --help)",
+            "unexpected argument '{word}' found (see {} --help)",
+            path.join(" ")
+        )
+    } else {
+        let (label, help) = if path.len() == 1 {
+            ("subcommands".to_owned(), "--help".to_owned())
+        } else {
+            let path = path.join(" ");
+            (format!("{path} takes"), format!("{path} --help"))
+        };
+        format!(
+            "unexpected argument '{word}' found ({label}: {}; see {help})",
             names.join(", ")
         )
     }
