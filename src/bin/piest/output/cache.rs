@@ -168,6 +168,7 @@ fn swept(swept: &Swept) -> String {
     if swept.not_removed > 0 {
         let failed = match swept.failed {
             0 => String::new(),
+            1 if swept.not_removed == 1 => ", failing to remove it".to_owned(),
             n if n == swept.not_removed => ", failing to remove them".to_owned(),
             n => format!(", failing to remove {}", HumanCount(n)),
         };

@@ -418,6 +418,29 @@ fn swept(busy: bool) -> Swept {
     }
 }
 
+#[test]
+fn a_single_file_left_in_place_is_it_not_them() {
+    let one = Swept {
+        not_removed: 1,
+        failed: 1,
+        not_removed_files: vec![NotRemoved {
+            path: "/home/alice/.cache/piest/v2/3d.entry".into(),
+            why: "Permission denied (os error 13)".into(),
+            failed: true,
+        }],
+        ..Swept::default()
+    };
+    let text = super::cache::cleared(&Cleared {
+        removed: removed(),
+        swept: one,
+        damaged_key_removed: false,
+    });
+    assert!(
+        text.contains("left 1 file in place, failing to remove it:"),
+        "{text}"
+    );
+}
+
 fn cleared(busy: bool) -> Cleared {
     Cleared {
         removed: removed(),
