@@ -224,6 +224,8 @@ fn a_verify_sample_that_picks_nothing_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nothing was checked"), "{stderr}");
+    // The fraction is named as it was written, not as 300 decimal digits.
+    assert!(stderr.contains("--sample 1e-300 picked none"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 

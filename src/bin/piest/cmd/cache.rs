@@ -96,8 +96,9 @@ pub fn run(args: &CacheArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Result<(
             let report = cache.verify(&options, cancel)?;
             if report.spans == 0 && report.entries > 0 {
                 // A sample so small that it picked nothing checked nothing: not "all agree".
+                // `{:?}` writes a tiny fraction as 1e-300, where `{}` spells out every digit.
                 return Err(config::UsageError(format!(
-                    "--sample {} picked none of the cached spans of {} entr{}, so nothing was \
+                    "--sample {:?} picked none of the cached spans of {} entr{}, so nothing was \
                      checked: give a larger fraction (1 checks every span)",
                     options.fraction,
                     report.entries,
