@@ -566,3 +566,23 @@ fn a_fifo_as_plot_is_refused_without_blocking() {
         assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
     }
 }
+
+/// A `--plot` path through a regular file names the file as not a directory, instead of saying
+/// a folder that is there does not exist.
+#[test]
+fn a_plot_inside_a_file_says_the_file_is_not_a_directory() {
+    let env = Piest::new();
+    let file = env.dir.path().join("notes.txt");
+    std::fs::write(&file, b"a file, not a folder\n").unwrap();
+    let plot = file.join("conv.svg");
+    let plot = plot.to_str().unwrap();
+    for prefix in [&[][..], &["darts"][..]] {
+        assert_usage_errors(
+            prefix,
+            &[(
+                &["-n", "1000", "--plot", plot],
+                "notes.txt' is not a directory",
+            )],
+        );
+    }
+}

@@ -492,13 +492,19 @@ pub fn worker_counts(list: Option<&WorkerList>, cores: NonZeroUsize) -> Vec<NonZ
 pub fn plot_path(path: &Path, env: &Env) -> Result<PathBuf, UsageError> {
     let path = env.expand_home(path, "--plot")?;
     let invalid = |why: String| UsageError(format!("invalid --plot '{}': {why}", path.display()));
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
-        && !dir.is_dir()
-    {
-        return Err(invalid(format!(
-            "directory '{}' does not exist",
-            dir.display()
-        )));
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        // Say what is wrong with the folder: missing, a file, or out of reach.
+        let why = match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => None,
+            Ok(_) => Some(format!("'{}' is not a directory", dir.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Some(format!("directory '{}' does not exist", dir.display()))
+            }
+            Err(e) => Some(format!("cannot reach directory '{}': {e}", dir.display())),
+        };
+        if let Some(why) = why {
+            return Err(invalid(why));
+        }
     }
     let existed = match std::fs::metadata(&path) {
         Ok(meta) if meta.is_dir() => return Err(invalid("it is a directory".into())),
