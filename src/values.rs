@@ -114,8 +114,20 @@ pub struct ValueError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seed {
     Fixed(u64),
-    /// `random`: draw one.
+    /// `random`: draw one ([`Seed::resolve`]).
     Random,
+}
+
+impl Seed {
+    /// The seed to run with, and whether it was drawn. A drawn seed is below 2^53, so that the
+    /// JSON readers that hold every number as a double (jq, JavaScript) read it back exactly and
+    /// a rerun with the seed they show gives the same answer.
+    pub fn resolve(self) -> (u64, bool) {
+        match self {
+            Seed::Fixed(seed) => (seed, false),
+            Seed::Random => (rand::random::<u64>() >> 11, true),
+        }
+    }
 }
 
 /// A decimal number as written: `significant × 10^exponent`, exact. `significant` has no
@@ -508,6 +520,16 @@ pub fn fraction(text: &str) -> Result<f64, ValueError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drawn_seed_survives_a_json_reader_that_holds_doubles() {
+        for _ in 0..1000 {
+            let (seed, drawn) = Seed::Random.resolve();
+            assert!(drawn);
+            assert_eq!(seed as f64 as u64, seed, "{seed} is not exact as a double");
+        }
+        assert_eq!(Seed::Fixed(u64::MAX).resolve(), (u64::MAX, false));
+    }
 
     fn problem<T: fmt::Debug>(result: Result<T, ValueError>) -> Problem {
         result.expect_err("refused").problem

@@ -254,7 +254,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
                 .into(),
         ));
     }
-    let (seed, random_seed) = resolve_seed(args.run.seed.seed);
+    let (seed, random_seed) = args.run.seed.seed.resolve();
     let format = if args.json {
         Format::Json
     } else if args.quiet {
@@ -339,7 +339,7 @@ pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageErr
         UsageError("piest darts draws a picture: name its file with --plot FILE.svg".into())
     })?;
     let plot = plot_path(plot, env)?;
-    let (seed, random_seed) = resolve_seed(args.seed.seed);
+    let (seed, random_seed) = args.seed.seed.resolve();
     Ok(DartsConfig {
         plan,
         seed,
@@ -437,7 +437,7 @@ pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageErr
         .as_deref()
         .map(|path| plot_path(path, env))
         .transpose()?;
-    let (seed, random_seed) = resolve_seed(args.run.seed.seed);
+    let (seed, random_seed) = args.run.seed.seed.resolve();
     let format = if args.json {
         ScaleFormat::Json
     } else if args.csv {
@@ -541,13 +541,6 @@ fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
 }
 
 /// The seed to use, and whether it was drawn from the OS (`--seed random`).
-fn resolve_seed(seed: Seed) -> (u64, bool) {
-    match seed {
-        Seed::Fixed(seed) => (seed, false),
-        Seed::Random => (rand::random(), true),
-    }
-}
-
 /// The number of cores this process may use (1 if the OS cannot tell).
 pub fn default_workers() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
