@@ -136,7 +136,22 @@ pub fn run_until(
     cancel: &AtomicBool,
     clock: &dyn Clock,
 ) -> Result<Outcome, Error> {
-    spec.design()?;
+    let design = spec.design()?;
+    if let Some(rule) = limits.target {
+        let run_grid = match design {
+            Design::Plain => None,
+            Design::Stratified(grid) => Some(grid),
+        };
+        if rule.grid() != run_grid {
+            let name = |g: Option<crate::sampler::Grid>| {
+                g.map_or("plain".to_owned(), |g| format!("stratified chunks of {g}"))
+            };
+            return Err(Error::RuleMismatch {
+                rule: name(rule.grid()),
+                run: name(run_grid),
+            });
+        }
+    }
     let first = first_chunk_points(spec);
     if limits.is_fixed() {
         return run_fixed(spec, first, cache, observer, cancel);

@@ -348,6 +348,10 @@ impl<'a> Grower<'a> {
     /// is the same either way, and once the prefix reaches `next` without a stop, work goes on.
     fn stop_expected_before(&self, state: &State) -> bool {
         let Some(rule) = self.rule else { return false };
+        if rule.grid().is_some() {
+            // A stratified stop depends on the spread, not on the inside fraction.
+            return false;
+        }
         let prefix = &state.prefix;
         if prefix.chunks >= state.next || prefix.trials == 0 {
             return false;
