@@ -520,3 +520,50 @@ fn a_stratified_target_stops_at_the_first_boundary_with_enough_chunks_and_equals
     );
     assert!(matches!(refused, Err(Error::RuleMismatch { .. })));
 }
+
+#[test]
+fn a_stratified_series_has_points_only_at_whole_chunks_from_two_on_with_the_t_interval() {
+    use crate::sampler::{Design, Grid, Method, count_design_chunk};
+    use crate::stats::replicates::Replicates;
+    let grid = Grid::new(4).unwrap();
+    let n = grid.trials();
+    let chunks = 3000;
+    let s = RunSpec {
+        method: Method::Stratified,
+        ..spec(chunks * n, n, 9, 3)
+    };
+    let fixed = run_until(
+        &s,
+        &Limits::default(),
+        None,
+        &Silent,
+        &AtomicBool::new(false),
+        &MonotonicClock::new(),
+    )
+    .unwrap();
+    let mut prefix = vec![Replicates::EMPTY];
+    for c in 0..chunks {
+        let mut r = *prefix.last().unwrap();
+        r.push(count_design_chunk(
+            Kernel::Scalar,
+            Design::Stratified(grid),
+            9,
+            c,
+            n,
+        ));
+        prefix.push(r);
+    }
+    let series = &fixed.convergence;
+    assert!(series.len() > 5, "{}", series.len());
+    for p in series {
+        assert_eq!(p.trials % n, 0);
+        let m = p.trials / n;
+        assert!(m >= 2);
+        let s = prefix[m as usize].summary(grid).unwrap();
+        assert_eq!((p.pi, p.ci95), (s.pi, s.interval), "at {m} chunks");
+    }
+    assert_eq!(series.last().unwrap().trials, chunks * n);
+    // A growing run that stops at the end draws the same series.
+    let grown = grow(&s, &budget(Limits::default(), 3600), None);
+    assert_eq!(&grown.convergence, series);
+}
