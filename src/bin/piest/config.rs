@@ -266,9 +266,10 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         .transpose()?;
     let launch = Launch::from_env(&|name| env.scheduler_var(name));
     let mode = mode(args.shard, &launch, env)?;
-    if method == Method::Stratified && mode != Mode::Whole {
+    if method == Method::Stratified && mode == Mode::Mpi {
         return Err(UsageError(
-            "--method stratified cannot run as shards or MPI ranks yet: run it in one process"
+            "--method stratified cannot run across MPI ranks yet: run it in one process or as \
+             --shard parts"
                 .into(),
         ));
     }
