@@ -6,6 +6,30 @@ pub enum Error {
     /// A parameter is out of range (zero trials, zero workers, ...).
     #[error("{0}")]
     InvalidConfig(String),
+    /// A stratified run's chunk size is not `4^k`.
+    #[error(transparent)]
+    ChunkSize(#[from] crate::sampler::ChunkSizeError),
+    /// A stratified run's trials are not whole chunks (only whole chunks are ever counted).
+    #[error(
+        "a stratified run counts whole chunks: {trials} trials are not a multiple of the chunk \
+         size {chunk_size}"
+    )]
+    PartialChunk {
+        /// Trials asked for.
+        trials: u64,
+        /// Trials per chunk.
+        chunk_size: u64,
+    },
+    /// A precision target's rule was made for another method or chunk grid than the run's
+    /// (a caller's mistake: [`crate::stats::stopping::StoppingRule::stratified`] takes the run's
+    /// grid).
+    #[error("the stopping rule is for {rule}, but the run is {run}")]
+    RuleMismatch {
+        /// What the rule was made for.
+        rule: String,
+        /// What the run counts.
+        run: String,
+    },
     /// The worker thread pool could not be started.
     #[error("cannot start {workers} worker threads: {source}")]
     ThreadPool {
@@ -34,6 +58,46 @@ pub enum Error {
         chunks: std::ops::Range<u64>,
         plan_chunks: u64,
     },
+    /// MPI was initialised before this run tried to (feature `mpi`).
+    #[error("MPI is already initialised")]
+    MpiAlreadyInitialised,
+    /// The MPI ranks were given different estimates (feature `mpi`): each range is the lowest
+    /// and highest value over the ranks.
+    #[error(
+        "the MPI ranks run different estimates (seeds {}..={}, trials {}..={}, chunk sizes \
+         {}..={}, methods {}): give every rank the same arguments",
+        .seeds.0, .seeds.1, .trials.0, .trials.1, .chunk_sizes.0, .chunk_sizes.1,
+        if *.same_method { "the same" } else { "differ" }
+    )]
+    RanksDisagree {
+        /// Lowest and highest seed.
+        seeds: (u64, u64),
+        /// Lowest and highest trials.
+        trials: (u64, u64),
+        /// Lowest and highest chunk size.
+        chunk_sizes: (u64, u64),
+        /// Whether every rank runs the same method.
+        same_method: bool,
+    },
+    /// The ranks' summed counts do not make the plan (feature `mpi`): a rank counted other
+    /// chunks than its shard, which is a bug.
+    #[error(
+        "the MPI ranks counted {chunks} chunks of {trials} trials, not the plan's \
+         {plan_chunks} of {plan_trials}"
+    )]
+    RanksMiscounted {
+        /// Chunks summed over the ranks.
+        chunks: u64,
+        /// Trials summed over the ranks.
+        trials: u64,
+        /// The plan's chunks.
+        plan_chunks: u64,
+        /// The plan's trials.
+        plan_trials: u64,
+    },
+    /// Summed counts that are not a tally (a rank's numbers contradict each other).
+    #[error("inconsistent counts: {0}")]
+    Tally(#[from] crate::tally::TallyError),
     /// The run was cancelled through its cancellation flag.
     #[error("interrupted")]
     Cancelled,

@@ -15,13 +15,15 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::plan::Plan;
 use crate::runner::{self, Observer, RunSpec, Silent};
-use crate::sampler::Kernel;
+use crate::sampler::{Kernel, Method};
 
 #[derive(Clone, Debug)]
 pub struct SweepSpec {
     pub plan: Plan,
     pub seed: u64,
     pub kernel: Kernel,
+    /// The sampling method every run uses.
+    pub method: Method,
     /// Worker counts to time, in the order of the report's rows.
     pub workers: Vec<NonZeroUsize>,
     /// Timed runs per worker count (at least 1).
@@ -38,6 +40,7 @@ impl SweepSpec {
             seed: self.seed,
             workers,
             kernel: self.kernel,
+            method: self.method,
         }
     }
 
@@ -222,6 +225,7 @@ mod tests {
             plan: Plan::new(1000, 100).unwrap(),
             seed: 1,
             kernel: Kernel::Scalar,
+            method: Method::Plain,
             workers: workers(list),
             runs,
             warmup,
