@@ -18,9 +18,12 @@ use piest::plan::DEFAULT_CHUNK_SIZE;
 use piest::report::Report;
 use piest::runner::{Limits, MonotonicClock, RunSpec};
 use piest::scale::{ScaleReport, SweepSpec};
-use piest::{Plan, runner};
+use piest::{Method, Plan, runner};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+
+/// Most runs (and warm-up runs) per worker count in a sweep, as `piest scale --runs` allows.
+const MAX_RUNS: u64 = 10_000;
 
 /// Trials when none are given and the run has no target or budget, as on the command line.
 const DEFAULT_TRIALS: u64 = 100_000_000;
@@ -37,6 +40,7 @@ fn default_workers() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
+/// The plan of `trials` in chunks of `chunk_size` (default [`DEFAULT_CHUNK_SIZE`]).
 fn plan(trials: u64, chunk_size: Option<&Bound<'_, PyAny>>) -> PyResult<Plan> {
     let chunk_size = match chunk_size {
         Some(c) => convert::count("chunk_size", c)?,
@@ -69,7 +73,7 @@ fn estimate(
     workers: Option<Bound<'_, PyAny>>,
     seed: Bound<'_, PyAny>,
     chunk_size: Option<Bound<'_, PyAny>>,
-    method: &str,
+    method: Bound<'_, PyAny>,
     cache_dir: Option<PathBuf>,
     cache: bool,
     refresh: bool,
@@ -87,7 +91,6 @@ fn estimate(
         None => default_workers(),
     };
     let (seed, _) = convert::seed(&seed)?;
-    convert::method(method)?;
     let limits = Limits {
         target: target_error
             .as_ref()
@@ -106,8 +109,15 @@ fn estimate(
         t => t.unwrap_or(DEFAULT_TRIALS),
     };
     let kernel = convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?;
+    let plan = plan(trials, chunk_size.as_ref())?;
+    let (method, _) = convert::method(&method, plan.chunk_size())?;
+    if method != Method::Plain {
+        return Err(PyValueError::new_err(format!(
+            "the {method} method is not available in estimates yet"
+        )));
+    }
     let spec = RunSpec {
-        plan: plan(trials, chunk_size.as_ref())?,
+        plan,
         seed,
         workers,
         kernel,
@@ -238,8 +248,8 @@ fn scale(
     workers: Option<Vec<Bound<'_, PyAny>>>,
     seed: Bound<'_, PyAny>,
     chunk_size: Option<Bound<'_, PyAny>>,
-    runs: usize,
-    warmup: usize,
+    runs: Bound<'_, PyAny>,
+    warmup: Bound<'_, PyAny>,
 ) -> PyResult<String> {
     let trials = match &trials {
         Some(t) => convert::count("trials", t)?,
@@ -258,8 +268,8 @@ fn scale(
         seed: convert::seed(&seed)?.0,
         kernel: convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?,
         workers,
-        runs,
-        warmup,
+        runs: convert::whole("runs", &runs, 1, MAX_RUNS)? as usize,
+        warmup: convert::whole("warmup", &warmup, 0, MAX_RUNS)? as usize,
     };
     let observer = wait::Progress::default();
     let cancel = AtomicBool::new(false);
@@ -297,6 +307,32 @@ fn darts(
     ))
 }
 
+/// `_piest._panic_for_tests()`, for the tests only: a small run whose observer panics on a
+/// library worker thread, where a bug in the library would panic. The panic crosses the worker
+/// pool and the waiting thread and surfaces as `pyo3_runtime.PanicException`; the interpreter,
+/// and the next call, go on. Nothing else calls it.
+#[pyfunction(name = "_panic_for_tests")]
+fn panic_for_tests(py: Python<'_>) -> PyResult<u64> {
+    struct Panics;
+    impl piest::Observer for Panics {
+        fn trials_done(&self, _trials: u64) {
+            panic!("a panic on a worker thread, for the tests");
+        }
+    }
+    let spec = RunSpec {
+        plan: Plan::new(1000, 100).map_err(library_error)?,
+        seed: 0,
+        workers: NonZeroUsize::MIN.saturating_add(1),
+        kernel: piest::Kernel::best(),
+    };
+    let cancel = AtomicBool::new(false);
+    let tally = wait::run(py, &cancel, &wait::Progress::default(), None, || {
+        runner::run(&spec, spec.plan.all(), None, &Panics, &cancel)
+    })?
+    .map_err(library_error)?;
+    Ok(tally.inside())
+}
+
 #[pymodule(gil_used = false)]
 fn _piest(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
@@ -304,8 +340,10 @@ fn _piest(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(scale, m)?)?;
     m.add_function(wrap_pyfunction!(darts, m)?)?;
+    // Private: set, not added, so it stays out of the module's `__all__` and its stubs.
+    m.setattr("_panic_for_tests", wrap_pyfunction!(panic_for_tests, m)?)?;
     m.add("ALGORITHM", piest::ALGORITHM)?;
-    m.add("METHODS", convert::METHODS.to_vec())?;
+    m.add("METHODS", Method::ALL.map(Method::name).to_vec())?;
     m.add("DEFAULT_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
