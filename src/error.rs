@@ -6,6 +6,30 @@ pub enum Error {
     /// A parameter is out of range (zero trials, zero workers, ...).
     #[error("{0}")]
     InvalidConfig(String),
+    /// A stratified run's chunk size is not `4^k`.
+    #[error(transparent)]
+    ChunkSize(#[from] crate::sampler::ChunkSizeError),
+    /// A stratified run's trials are not whole chunks (only whole chunks are ever counted).
+    #[error(
+        "a stratified run counts whole chunks: {trials} trials are not a multiple of the chunk \
+         size {chunk_size}"
+    )]
+    PartialChunk {
+        /// Trials asked for.
+        trials: u64,
+        /// Trials per chunk.
+        chunk_size: u64,
+    },
+    /// A precision target's rule was made for another method or chunk grid than the run's
+    /// (a caller's mistake: [`crate::stats::stopping::StoppingRule::stratified`] takes the run's
+    /// grid).
+    #[error("the stopping rule is for {rule}, but the run is {run}")]
+    RuleMismatch {
+        /// What the rule was made for.
+        rule: String,
+        /// What the run counts.
+        run: String,
+    },
     /// The worker thread pool could not be started.
     #[error("cannot start {workers} worker threads: {source}")]
     ThreadPool {

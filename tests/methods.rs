@@ -1,0 +1,159 @@
+//! `--method` as a user meets it: the stratified method through the command line (the count
+//! against the library, the same on every worker count and kernel, the report's interval), and
+//! its usage errors.
+
+mod common;
+
+use common::{Piest, json};
+use piest::Kernel;
+use piest::sampler::{Design, Grid, count_design_chunk};
+use piest::stats::replicates::Replicates;
+
+/// The replicate sums of chunks `0..chunks` of `4^k` trials for `seed`, from the sampler.
+fn replicates(seed: u64, k: u32, chunks: u64) -> Replicates {
+    let g = Grid::new(k).expect("a grid");
+    let mut r = Replicates::EMPTY;
+    for c in 0..chunks {
+        r.push(count_design_chunk(
+            Kernel::Scalar,
+            Design::Stratified(g),
+            seed,
+            c,
+            g.trials(),
+        ));
+    }
+    r
+}
+
+#[test]
+fn a_stratified_run_is_the_library_sum_of_its_chunks_with_a_t_interval() {
+    let v = json(&[
+        "--method",
+        "stratified",
+        "-n",
+        "24e4",
+        "--chunk-size",
+        "4096",
+        "--seed",
+        "3",
+    ]);
+    // 240,000 trials rounded up to 59 chunks of 4^6.
+    let r = replicates(3, 6, 59);
+    assert_eq!(v["trials"], 59 * 4096);
+    assert_eq!(v["requested_trials"], 240_000);
+    assert_eq!(v["chunks"], 59);
+    assert_eq!(v["chunk_size"], 4096);
+    assert_eq!(v["inside"], r.inside);
+    assert_eq!(v["method"], "stratified");
+    assert_eq!(v["algorithm"], piest::sampler::STRATIFIED_ALGORITHM);
+    assert_eq!(v["ci_method"], "student-t");
+    let s = r.summary(Grid::new(6).unwrap()).unwrap();
+    assert_eq!(v["pi"].as_f64(), Some(s.pi));
+    assert_eq!(v["std_error"].as_f64(), Some(s.std_error));
+    assert_eq!(v["ci95_half_width"].as_f64(), Some(s.half_width));
+    assert_eq!(v["ci95"][0].as_f64(), Some(s.interval[0]));
+    assert_eq!(v["ci95"][1].as_f64(), Some(s.interval[1]));
+}
+
+#[test]
+fn one_chunk_gives_the_hoeffding_bound_and_plain_is_the_default() {
+    let v = json(&["--method", "stratified", "-n", "256", "--chunk-size", "256"]);
+    assert_eq!(
+        (v["chunks"].as_u64(), v["ci_method"].as_str()),
+        (Some(1), Some("hoeffding"))
+    );
+    assert!(v.get("requested_trials").is_none());
+    let plain = json(&["-n", "1e5"]);
+    assert_eq!(plain["method"], "plain");
+    assert_eq!(plain["ci_method"], "wilson");
+    let named = json(&["-n", "1e5", "--method", "plain"]);
+    assert_eq!(
+        (&plain["inside"], &plain["ci95"]),
+        (&named["inside"], &named["ci95"])
+    );
+}
+
+#[test]
+fn stratified_counts_are_the_same_on_any_worker_count_and_kernel() {
+    let env = Piest::new();
+    let mut seen = Vec::new();
+    for kernel in Kernel::available() {
+        for workers in ["1", "2", "3"] {
+            let out = env
+                .cmd()
+                .env("PIEST_KERNEL", kernel.name())
+                .args([
+                    "--method",
+                    "stratified",
+                    "-n",
+                    "3e6",
+                    "--chunk-size",
+                    "65536",
+                ])
+                .args(["--workers", workers, "--json", "--no-cache"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            seen.push((v["inside"].clone(), v["std_error"].clone()));
+        }
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+    assert_eq!(seen[0].0, replicates(0, 8, 46).inside);
+}
+
+#[test]
+fn the_chunk_size_comes_from_the_trials_when_not_given() {
+    // The largest 4^k leaving at least 20 chunks: 1e8 / 20 = 5e6 → 4^11 = 4,194,304.
+    let v = json(&["--method", "stratified", "-n", "1e8", "--no-cache"]);
+    assert_eq!(v["chunk_size"], 1u64 << 22);
+    assert_eq!(v["chunks"], 24);
+    assert_eq!(v["trials"], 24u64 << 22);
+    let small = json(&["--method", "stratified", "-n", "1000"]);
+    // 1000 / 20 = 50 → 4^2 = 16, and 1000 = 62.5 chunks → 63.
+    assert_eq!(
+        (small["chunk_size"].as_u64(), small["chunks"].as_u64()),
+        (Some(16), Some(63))
+    );
+}
+
+#[test]
+fn bad_methods_and_chunk_sizes_are_usage_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--method", "jittered"],
+            "unknown method 'jittered': expected plain, stratified",
+        ),
+        (&["--method", ""], "expected plain, stratified"),
+        (
+            &["--method", "stratified", "--chunk-size", "1e6"],
+            "4^10 = 1,048,576",
+        ),
+        (
+            &["--method", "stratified", "--chunk-size", "1e6"],
+            "4^9 = 262,144",
+        ),
+        (
+            &["--method", "stratified", "--chunk-size", "2"],
+            "the smallest is 4^1 = 4",
+        ),
+        (
+            &[
+                "--method",
+                "stratified",
+                "--max-time",
+                "1s",
+                "-n",
+                "100",
+                "--chunk-size",
+                "256",
+            ],
+            "less than one stratified chunk",
+        ),
+    ];
+    common::assert_usage_errors(&[], cases);
+}
