@@ -1,5 +1,5 @@
 //! Python values to the library's typed values. The grammar and the words are the library's
-//! ([`piest::values`], [`Method::from_name`], [`Method::design`], [`piest::scheduler::parse_shard`],
+//! ([`piest::values`], [`Method::from_name`], [`piest::scheduler::parse_shard`],
 //! [`piest::Kernel::from_name`]), the very functions the command line parses its flags with, so
 //! one value means the same and is refused in the same words on both fronts. What is
 //! particular to Python stays here: a value of the wrong type is a `TypeError`; a value the
@@ -14,7 +14,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use piest::part::ShardId;
-use piest::sampler::{Design, Method};
+use piest::sampler::Method;
 use piest::values::{self, Seed};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -169,17 +169,12 @@ pub fn max_time(value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     values::duration(&text).map_err(|e| invalid("max_time", value, e))
 }
 
-/// A sampling method by name (`"plain"`, `"stratified"`, any case), and the design its chunk
-/// size gives: a stratified chunk must be `4^k` trials.
-pub fn method(name: &Bound<'_, PyAny>, chunk_size: u64) -> PyResult<(Method, Design)> {
+/// A sampling method by name (`"plain"`, `"stratified"`, any case).
+pub fn method(name: &Bound<'_, PyAny>) -> PyResult<Method> {
     let Ok(text) = name.cast::<PyString>() else {
         return Err(wrong_type("method", name, "a str"));
     };
-    let method = Method::from_name(&text.to_cow()?).map_err(|e| invalid("method", name, e))?;
-    let design = method
-        .design(chunk_size)
-        .map_err(|e| PyValueError::new_err(format!("invalid chunk_size {chunk_size}: {e}")))?;
-    Ok((method, design))
+    Method::from_name(&text.to_cow()?).map_err(|e| invalid("method", name, e))
 }
 
 /// The kernel `PIEST_KERNEL` names (`auto` or unset: the best this CPU supports).

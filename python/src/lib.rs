@@ -17,7 +17,10 @@ use piest::part::PartReport;
 use piest::plan::DEFAULT_CHUNK_SIZE;
 use piest::report::Report;
 use piest::runner::{Limits, MonotonicClock, RunSpec};
+use piest::sampler::Grid;
 use piest::scale::{ScaleReport, SweepSpec};
+use piest::stats::stopping::StoppingRule;
+use piest::stats::strata;
 use piest::{Method, Plan, runner};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -29,10 +32,12 @@ const MAX_RUNS: u64 = 10_000;
 const DEFAULT_TRIALS: u64 = 100_000_000;
 
 fn library_error(e: piest::Error) -> PyErr {
-    match e {
-        piest::Error::InvalidConfig(why) => PyValueError::new_err(why),
+    match &e {
+        piest::Error::InvalidConfig(_)
+        | piest::Error::ChunkSize(_)
+        | piest::Error::PartialChunk { .. } => PyValueError::new_err(e.to_string()),
         piest::Error::Cancelled => PyKeyboardInterrupt::new_err("interrupted"),
-        other => PyRuntimeError::new_err(other.to_string()),
+        _ => PyRuntimeError::new_err(e.to_string()),
     }
 }
 
@@ -47,6 +52,57 @@ fn plan(trials: u64, chunk_size: Option<&Bound<'_, PyAny>>) -> PyResult<Plan> {
         None => DEFAULT_CHUNK_SIZE,
     };
     Plan::new(trials, chunk_size).map_err(library_error)
+}
+
+/// The plan of a stratified run and the trials asked for when the plan counts another number,
+/// by the command line's rules: the chunk size is `chunk_size` (which must be `4^k`), else
+/// chosen from the target, else from `trials` (default 1e8); a run that grows (`grows`: a target
+/// or a budget) without either takes 4^11 = 2^22. A fixed run's trials are rounded up to whole
+/// chunks; a growing run's cap down, to the last whole chunk within it.
+fn stratified_plan(
+    trials: Option<u64>,
+    chunk_size: Option<&Bound<'_, PyAny>>,
+    target: Option<f64>,
+    grows: bool,
+) -> PyResult<(Plan, Option<u64>)> {
+    let grid = match (chunk_size, target, trials) {
+        (Some(size), _, _) => {
+            let n = convert::count("chunk_size", size)?;
+            Grid::for_chunk_size(n).map_err(|e| {
+                PyValueError::new_err(format!(
+                    "invalid chunk_size {}: {e}",
+                    size.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?
+        }
+        (None, Some(target), _) => strata::grid_for_target(target),
+        (None, None, Some(trials)) => strata::grid_for_trials(trials),
+        (None, None, None) if grows => strata::grid_for_trials(20 * DEFAULT_CHUNK_SIZE),
+        (None, None, None) => strata::grid_for_trials(DEFAULT_TRIALS),
+    };
+    let n = grid.trials();
+    let (chunks, requested) = match (grows, trials) {
+        (true, None) => (u64::MAX / n, None),
+        (true, Some(cap)) => (strata::chunks_within(cap, grid), None),
+        (false, trials) => {
+            let requested = trials.unwrap_or(DEFAULT_TRIALS);
+            (strata::whole_chunks(requested, grid), Some(requested))
+        }
+    };
+    let given = trials.unwrap_or_default();
+    if chunks == 0 {
+        return Err(PyValueError::new_err(format!(
+            "trials={given} is less than one stratified chunk of {n} trials ({grid}): give at \
+             least {n}, or a smaller chunk_size"
+        )));
+    }
+    let total = chunks.checked_mul(n).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "trials={given} rounded up to whole chunks of {n} does not fit in 64 bits"
+        ))
+    })?;
+    let plan = Plan::new(total, n).map_err(library_error)?;
+    Ok((plan, requested.filter(|&r| r != total)))
 }
 
 /// The cache directory: `cache_dir` if given, else `PIEST_CACHE_DIR`, else the platform's.
@@ -104,24 +160,51 @@ fn estimate(
             "a part counts a fixed shard: target_error and max_time apply to a whole estimate",
         ));
     }
-    let trials = match trials {
-        None if !limits.is_fixed() => u64::MAX,
-        t => t.unwrap_or(DEFAULT_TRIALS),
-    };
+    let method = convert::method(&method)?;
     let kernel = convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?;
-    let plan = plan(trials, chunk_size.as_ref())?;
-    let (method, _) = convert::method(&method, plan.chunk_size())?;
-    if method != Method::Plain {
-        return Err(PyValueError::new_err(format!(
-            "the {method} method is not available in estimates yet"
-        )));
-    }
+    let (plan, requested_trials, limits) = match method {
+        Method::Plain => {
+            let trials = match trials {
+                None if !limits.is_fixed() => u64::MAX,
+                t => t.unwrap_or(DEFAULT_TRIALS),
+            };
+            (plan(trials, chunk_size.as_ref())?, None, limits)
+        }
+        Method::Stratified => {
+            if shard.is_some() {
+                return Err(PyValueError::new_err(
+                    "method='stratified' cannot run as parts yet: count it as one estimate",
+                ));
+            }
+            let target = limits.target.map(|rule| rule.target());
+            let (plan, requested) =
+                stratified_plan(trials, chunk_size.as_ref(), target, !limits.is_fixed())?;
+            let limits = match limits.target {
+                Some(rule) => {
+                    let grid = Grid::for_chunk_size(plan.chunk_size())
+                        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+                    let rule = StoppingRule::stratified(rule.target(), grid).map_err(|e| {
+                        PyValueError::new_err(format!(
+                            "invalid target_error {}: {e}",
+                            rule.target()
+                        ))
+                    })?;
+                    Limits {
+                        target: Some(rule),
+                        ..limits
+                    }
+                }
+                None => limits,
+            };
+            (plan, requested, limits)
+        }
+    };
     let spec = RunSpec {
         plan,
         seed,
         workers,
         kernel,
-        method: piest::sampler::Method::Plain,
+        method,
     };
     let mut warnings = Vec::new();
     let session = if cache {
@@ -146,7 +229,7 @@ fn estimate(
     let total = match (&chunks, limits.is_fixed()) {
         (Some(range), _) => Some(spec.plan.trials_in(range)),
         (None, true) => Some(spec.plan.trials()),
-        (None, false) if trials != u64::MAX => Some(trials),
+        (None, false) if spec.plan.trials() != u64::MAX => Some(spec.plan.trials()),
         _ => None,
     };
     let report = progress.map(|callable| wait::Report { callable, total });
@@ -178,7 +261,10 @@ fn estimate(
             serde_json::to_string(&PartReport::new(s, &spec.plan, &tally, report))
         }
         (Counted::Whole(outcome), _) => {
-            serde_json::to_string(&Report::of_outcome(&outcome, &limits, w, k).with_cache(summary))
+            let report = Report::of_outcome(&outcome, &limits, w, k)
+                .with_cache(summary)
+                .with_requested_trials(requested_trials);
+            serde_json::to_string(&report)
         }
         (Counted::Part(_), None) => unreachable!("a part is counted only for a shard"),
     }
@@ -206,7 +292,7 @@ fn count(
         seed: convert::seed(&seed)?.0,
         workers: convert::workers(&workers)?,
         kernel: convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?,
-        method: piest::sampler::Method::Plain,
+        method: Method::Plain,
     };
     let chunks = match shard.as_ref().map(convert::shard).transpose()? {
         Some(s) => spec.plan.shard(s.index, s.count).map_err(library_error)?,
@@ -243,19 +329,26 @@ fn merge(parts: Vec<String>, allow_partial: bool) -> PyResult<String> {
 
 /// Times the estimate at several worker counts (`piest scale`); returns the sweep's JSON.
 #[pyfunction]
-#[pyo3(signature = (trials, workers, seed, chunk_size, runs, warmup))]
+#[pyo3(signature = (trials, workers, seed, chunk_size, method, runs, warmup))]
+#[allow(clippy::too_many_arguments)]
 fn scale(
     py: Python<'_>,
     trials: Option<Bound<'_, PyAny>>,
     workers: Option<Vec<Bound<'_, PyAny>>>,
     seed: Bound<'_, PyAny>,
     chunk_size: Option<Bound<'_, PyAny>>,
+    method: Bound<'_, PyAny>,
     runs: Bound<'_, PyAny>,
     warmup: Bound<'_, PyAny>,
 ) -> PyResult<String> {
-    let trials = match &trials {
-        Some(t) => convert::count("trials", t)?,
-        None => DEFAULT_TRIALS,
+    let trials = trials
+        .as_ref()
+        .map(|t| convert::count("trials", t))
+        .transpose()?;
+    let method = convert::method(&method)?;
+    let plan = match method {
+        Method::Plain => plan(trials.unwrap_or(DEFAULT_TRIALS), chunk_size.as_ref())?,
+        Method::Stratified => stratified_plan(trials, chunk_size.as_ref(), None, false)?.0,
     };
     let cores = default_workers();
     let workers = match workers {
@@ -266,10 +359,10 @@ fn scale(
         None => (1..=cores.get()).filter_map(NonZeroUsize::new).collect(),
     };
     let spec = SweepSpec {
-        plan: plan(trials, chunk_size.as_ref())?,
+        plan,
         seed: convert::seed(&seed)?.0,
         kernel: convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?,
-        method: piest::sampler::Method::Plain,
+        method,
         workers,
         runs: convert::whole("runs", &runs, 1, MAX_RUNS)? as usize,
         warmup: convert::whole("warmup", &warmup, 0, MAX_RUNS)? as usize,
@@ -327,6 +420,7 @@ fn panic_for_tests(py: Python<'_>) -> PyResult<u64> {
         seed: 0,
         workers: NonZeroUsize::MIN.saturating_add(1),
         kernel: piest::Kernel::best(),
+        method: Method::Plain,
     };
     let cancel = AtomicBool::new(false);
     let tally = wait::run(py, &cancel, &wait::Progress::default(), None, || {

@@ -47,6 +47,8 @@ REFUSED = [
     (dict(target_error=-1e-3), ["--target-error", "-0.001"]),
     (dict(target_error=float("nan")), ["--target-error", "nan"]),
     (dict(target_error=1e-12), ["--target-error", "1e-12"]),
+    (dict(method="nope"), ["--method", "nope"]),
+    (dict(method=""), ["--method", ""]),
 ]
 
 
