@@ -223,6 +223,8 @@ class Part:
     min_trials: Optional[int] = None
     max_time_s: Optional[float] = None
     requested_trials: Optional[int] = None
+    #: A stratified part's ``Σc²`` over its chunks, as a decimal string (it may exceed 2**64).
+    inside_squares: Optional[str] = None
 
     @classmethod
     def _from_json(cls, data: Dict[str, Any]) -> "Part":
@@ -236,8 +238,10 @@ class Part:
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
         data["shard"] = {"index": self.shard[0], "count": self.shard[1]}
-        if data["requested_trials"] is None:
-            del data["requested_trials"]  # the command line writes it only when it differs
+        # Written only when they apply, as the command line writes them.
+        for optional in ("requested_trials", "inside_squares"):
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data)
 
     def __repr__(self) -> str:
@@ -404,8 +408,9 @@ def part(
     refresh: bool = False,
     progress: Progress = False,
 ) -> Part:
-    """Counts shard ``(k, n)`` of an estimate, as ``piest --shard k/n`` does (plain darts only,
-    as on the command line: a stratified run is counted whole)."""
+    """Counts shard ``(k, n)`` of an estimate, as ``piest --shard k/n`` does, for either method:
+    a stratified part also carries ``inside_squares``, so merged parts give the whole run's
+    interval."""
     call, bar = _progress(progress)
     try:
         text, messages = _piest.estimate(

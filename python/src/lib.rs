@@ -171,11 +171,6 @@ fn estimate(
             (plan(trials, chunk_size.as_ref())?, None, limits)
         }
         Method::Stratified => {
-            if shard.is_some() {
-                return Err(PyValueError::new_err(
-                    "method='stratified' cannot run as parts yet: count it as one estimate",
-                ));
-            }
             let target = limits.target.map(|rule| rule.target());
             let (plan, requested) =
                 stratified_plan(trials, chunk_size.as_ref(), target, !limits.is_fixed())?;
@@ -257,7 +252,9 @@ fn estimate(
     let (w, k) = (spec.workers.get(), spec.kernel.name());
     let json = match (counted, shard) {
         (Counted::Part(tally), Some(s)) => {
-            let report = Report::new(&tally, w, k).with_cache(summary);
+            let report = Report::new(&tally, w, k)
+                .with_cache(summary)
+                .with_requested_trials(requested_trials);
             serde_json::to_string(&PartReport::new(s, &spec.plan, &tally, report))
         }
         (Counted::Whole(outcome), _) => {

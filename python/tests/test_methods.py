@@ -95,17 +95,45 @@ def test_a_chunk_size_a_stratified_run_cannot_have_is_refused_in_the_command_lin
     assert re.search(r"the nearest are 4\^4 = 256 and 4\^5 = 1,024$", python)
 
 
-def test_stratified_parts_are_refused_as_on_the_command_line(cli):
-    refusal(cli, ["--method", "stratified", "-n", "1e6", "--shard", "0/2"])
-    with pytest.raises(ValueError, match="stratified.*cannot run as parts"):
-        piest.part(1e6, shard=(0, 2), method="stratified", cache=False)
+@pytest.mark.parametrize("seed", [0, 9])
+def test_parts_of_a_stratified_run_merge_to_the_whole_here_and_in_the_command_line(cli, tmp_path, seed):
+    # 1e6 rounds up to 62 chunks of 4^7; three shards, one run's interval when merged.
+    whole = piest.estimate(1e6, method="stratified", seed=seed, cache=False)
+    parts = [piest.part(1e6, shard=(k, 3), method="stratified", seed=seed, cache=False) for k in range(3)]
+    assert all(p.method == "stratified" and p.inside_squares is not None for p in parts)
+    merged = piest.merge(parts)
+    assert merged.complete and merged.method == "stratified"
+    for field in ("inside", "trials", "requested_trials", "chunks", "pi", "std_error", "ci95", "ci_method"):
+        assert getattr(merged, field) == getattr(whole, field), field
+    files = []
+    for k, p in enumerate(parts):
+        files.append(tmp_path / f"part{k}.json")
+        files[-1].write_text(p.to_json())
+        want = cli_json(cli, "--method", "stratified", "-n", "1e6", "--seed", str(seed), "--shard", f"{k}/3")
+        assert (p.inside, p.inside_squares, p.chunk_ranges) == (want["inside"], want["inside_squares"], tuple(map(tuple, want["chunk_ranges"])))
+    out = subprocess.run([cli, "merge", "--json", *map(str, files)], check=True, capture_output=True, text=True)
+    by_program = json.loads(out.stdout)
+    assert (by_program["inside"], by_program["ci_method"]) == (whole.inside, whole.ci_method)
+    assert by_program["std_error"] == pytest.approx(whole.std_error, rel=1e-12, abs=0)
+
+
+def test_parts_of_different_methods_do_not_merge():
+    plain = piest.part(4**10, chunk_size=4**8, shard=(0, 2), cache=False)
+    strat = piest.part(4**10, chunk_size=4**8, shard=(1, 2), method="stratified", cache=False)
+    with pytest.raises(ValueError, match="method"):
+        piest.merge([plain, strat])
 
 
 def test_a_part_writes_every_field_of_the_command_lines_part(cli, tmp_path):
     # `to_json` is the part file `piest merge` reads: the same fields, so nothing is lost.
     want = cli_json(cli, "-n", "1e6", "--chunk-size", "1e5", "--shard", "1/3", "--seed", "4")
     got = json.loads(piest.part(1e6, chunk_size=1e5, shard=(1, 3), seed=4, cache=False).to_json())
-    assert list(got) == list(want)
+    assert set(got) == set(want)
+    args = ["--method", "stratified", "-n", "1e6", "--shard", "1/3", "--seed", "4"]
+    want_stratified = cli_json(cli, *args)
+    got_stratified = json.loads(piest.part(1e6, shard=(1, 3), seed=4, method="stratified", cache=False).to_json())
+    assert set(got_stratified) == set(want_stratified)
+    assert got_stratified["inside_squares"] == want_stratified["inside_squares"]
     for field in ("inside", "trials", "chunk_ranges", "total_trials", "method", "algorithm", "has_estimate"):
         assert got[field] == want[field], field
 
