@@ -314,6 +314,11 @@ class Scale:
     data: Any
 
     @property
+    def method(self) -> str:
+        """The sampling method (``"plain"`` or ``"stratified"``)."""
+        return cast(str, self.data.get("method", "plain"))
+
+    @property
     def rows(self) -> Any:
         return self.data["rows"]
 

@@ -202,7 +202,9 @@ fn estimate(
         method,
     };
     let mut warnings = Vec::new();
-    let session = if cache {
+    // A stratified run needs each chunk's squared count, which a cached span does not keep: it
+    // neither reads nor writes the cache, as on the command line.
+    let session = if cache && method == Method::Plain {
         match cache_location(cache_dir)? {
             Some(dir) => Some(CacheSession::open(Cache::new(dir), !refresh)),
             None => {

@@ -78,6 +78,15 @@ def test_a_stratified_sweep_counts_what_the_estimate_counts():
     s = piest.scale(2e6, workers=[1, 2], method="stratified", runs=1, warmup=0)
     est = piest.estimate(2e6, method="stratified", cache=False)
     assert (s.inside, s.trials, s.chunk_size) == (est.inside, est.trials, est.chunk_size)
+    assert (s.algorithm, s.method) == (est.algorithm, "stratified")
+
+
+def test_a_stratified_run_neither_reads_nor_writes_the_cache(tmp_path):
+    # Its chunks' squared counts are not in the cache: as on the command line, it is computed.
+    first = piest.estimate(1e6, method="stratified", cache_dir=tmp_path)
+    again = piest.estimate(1e6, method="stratified", cache_dir=tmp_path)
+    assert first.cache is None and again.cached_chunks == 0 and again.inside == first.inside
+    assert not any(tmp_path.iterdir())
 
 
 def refusal(cli, args):
