@@ -209,3 +209,45 @@ fn a_sweep_takes_the_method_and_agrees_on_the_stratified_count() {
     ]));
     assert_eq!(v["inside"], replicates(0, 6, 245).inside, "{v}");
 }
+
+#[test]
+fn a_stratified_target_is_the_fixed_run_of_its_length_and_a_cap_is_never_exceeded() {
+    let env = Piest::new();
+    let (target, _) = env.json(&[
+        "--method",
+        "stratified",
+        "--target-error",
+        "1e-3",
+        "-w",
+        "3",
+    ]);
+    assert_eq!(target["stopped_by"], "target_error");
+    assert_eq!(target["target_met"], true);
+    assert!(target["chunks"].as_u64().unwrap() >= 20);
+    assert!(target["ci95_half_width"].as_f64().unwrap() <= 1e-3);
+    let n = target["trials"].as_u64().unwrap().to_string();
+    let size = target["chunk_size"].as_u64().unwrap().to_string();
+    let (fixed, _) = env.json(&["--method", "stratified", "-n", &n, "--chunk-size", &size]);
+    for field in ["inside", "pi", "std_error", "ci95", "ci_method"] {
+        assert_eq!(target[field], fixed[field], "{field}");
+    }
+    // A cap that is not whole chunks stops at the last whole chunk within it.
+    let out = env
+        .cmd()
+        .args([
+            "--method",
+            "stratified",
+            "--target-error",
+            "1e-7",
+            "--chunk-size",
+            "1024",
+        ])
+        .args(["-n", "30000", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "the target is not met");
+    let capped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(capped["trials"], 29 * 1024);
+    assert_eq!(capped["stopped_by"], "trials");
+    assert_eq!(capped["target_met"], false);
+}

@@ -104,6 +104,37 @@ fn ctrl_c_stops_a_fully_cached_rerun() {
 }
 
 #[test]
+fn ctrl_c_stops_a_stratified_run_and_a_stratified_target_run() {
+    let env = Piest::new();
+    // Hours of whole chunks of 4^10: busy once a chunk line is out.
+    for extra in [&["-n", "1e14"][..], &["--target-error", "1e-8"][..]] {
+        let args = [
+            &[
+                "--method",
+                "stratified",
+                "--chunk-size",
+                "1048576",
+                "-w",
+                "2",
+                "-v",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let out = interrupt(&env, &args, Busy::StderrLine("chunk"), "INT");
+        assert_eq!(out.status.signal(), Some(SIGINT), "{:?}", out.status);
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            out.stderr.lines().last(),
+            Some("piest: interrupted"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.took < PROMPTLY, "took {:?}", out.took);
+    }
+}
+
+#[test]
 fn ctrl_c_stops_a_sweep_promptly_and_it_dies_by_sigint() {
     let env = Piest::new();
     // Busy once the first run's worker pool (one worker beside the main thread) exists.

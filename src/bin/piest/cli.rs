@@ -191,8 +191,9 @@ pub struct EstimateArgs {
     pub shard: Option<ShardArg>,
 
     /// Keep adding chunks, in order, until the 95% interval's half-width on π (the "±") is at
-    /// most E: stops at the first chunk boundary, after at least 1e6 trials, that meets it. E is
-    /// an absolute error (1e-5 means π ± 0.00001, about 1e11 trials); at least 1e-8
+    /// most E: stops at the first chunk boundary, after at least 1e6 trials (with --method
+    /// stratified: at least 20 chunks, Student-t half-width), that meets it. E is an absolute
+    /// error (1e-5 means π ± 0.00001, about 1e11 trials plain); at least 1e-8
     /// [example: --target-error 1e-4]
     #[arg(long, value_name = "E", value_parser = parse_target_error, allow_hyphen_values = true)]
     pub target_error: Option<f64>,
