@@ -42,6 +42,7 @@ __all__ = [
 
 __version__: str = _piest.__version__
 ALGORITHM: str = _piest.ALGORITHM
+#: The sampling methods, the default first: the library's list, the command line's ``--method``.
 METHODS: Tuple[str, ...] = tuple(_piest.METHODS)
 
 Count = Union[int, float, str]
@@ -77,7 +78,9 @@ def _reach(pi: float, low: float, high: float, d: int) -> str:
 
 
 def _human(r: Any) -> str:
-    """The command line's two-line report of an estimate."""
+    """The command line's report of an estimate: two lines, and a third for a stratified run."""
+    if r.pi is None:
+        return f"no estimate: no trials counted · seed {r.seed} · {r.elapsed_s:.3f} s"
     low, high = r.ci95
     half = (high - low) / 2
     d = 4 if (math.isnan(half) or half <= 0) else int(min(max(1 - math.floor(math.log10(half)), 4), 15))
@@ -95,7 +98,20 @@ def _human(r: Any) -> str:
         second += f" · {_rate(r.trials_per_s)} trials/s"
         if r.cached_chunks > 0:
             second += f" · {_plural(r.cached_chunks, 'chunk')} from cache"
-    return f"{first}\n{second}"
+    lines = [first, second]
+    method = getattr(r, "method", "plain")
+    if method != "plain":
+        if r.ci_method == "student-t":
+            interval = f"Student-t interval from the spread between {r.chunks:,} chunks"
+        elif r.ci_method == "hoeffding":
+            interval = "Hoeffding bound (one chunk, or no spread between chunks)"
+        else:
+            interval = f"{r.ci_method} interval"
+        third = f"{method} · whole chunks of {r.chunk_size:,} trials · {interval}"
+        if getattr(r, "requested_trials", None) is not None:
+            third += f" · trials={r.requested_trials:,} rounded up to whole chunks"
+        lines.append(third)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,7 @@ class Estimate:
     elapsed_s: float
     trials_per_s: float
     algorithm: str
+    method: str
     kernel: str
     cached_chunks: int
     cache: Optional[CacheInfo]
@@ -150,6 +167,7 @@ class Estimate:
     min_trials: Optional[int] = None
     max_time_s: Optional[float] = None
     convergence: Optional[Tuple[ConvergencePoint, ...]] = None
+    requested_trials: Optional[int] = None
 
     @classmethod
     def _from_json(cls, data: Dict[str, Any]) -> "Estimate":
@@ -178,26 +196,35 @@ class Part:
     chunk_ranges: Tuple[Tuple[int, int], ...]
     computed_chunks: int
     computed_trials: int
-    pi: float
+    has_estimate: bool
+    pi: Optional[float]
     trials: int
     inside: int
     seed: int
     workers: int
     chunks: int
     chunk_size: int
-    std_error: float
+    std_error: Optional[float]
     ci95: Tuple[float, float]
     ci_method: str
     ci95_half_width: float
-    error: float
-    abs_error: float
+    error: Optional[float]
+    abs_error: Optional[float]
     elapsed_s: float
     trials_per_s: float
     algorithm: str
+    method: str
     kernel: str
     cached_chunks: int
     cache: Optional[CacheInfo]
     stopped_by: str
+    target_error: Optional[float] = None
+    target_met: Optional[bool] = None
+    min_trials: Optional[int] = None
+    max_time_s: Optional[float] = None
+    requested_trials: Optional[int] = None
+    #: A stratified part's ``Σc²`` over its chunks, as a decimal string (it may exceed 2**64).
+    inside_squares: Optional[str] = None
 
     @classmethod
     def _from_json(cls, data: Dict[str, Any]) -> "Part":
@@ -211,6 +238,10 @@ class Part:
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
         data["shard"] = {"index": self.shard[0], "count": self.shard[1]}
+        # Written only when they apply, as the command line writes them.
+        for optional in ("requested_trials", "inside_squares"):
+            if data[optional] is None:
+                del data[optional]
         return json.dumps(data)
 
     def __repr__(self) -> str:
@@ -229,26 +260,33 @@ class Merged:
     missing_shards: Tuple[int, ...]
     missing_chunks: Tuple[Tuple[int, int], ...]
     compute_s: float
-    pi: float
+    has_estimate: bool
+    pi: Optional[float]
     trials: int
     inside: int
     seed: int
     workers: int
     chunks: int
     chunk_size: int
-    std_error: float
+    std_error: Optional[float]
     ci95: Tuple[float, float]
     ci_method: str
     ci95_half_width: float
-    error: float
-    abs_error: float
+    error: Optional[float]
+    abs_error: Optional[float]
     elapsed_s: float
     trials_per_s: float
     algorithm: str
+    method: str
     kernel: str
     cached_chunks: int
     cache: Optional[CacheInfo]
     stopped_by: str
+    target_error: Optional[float] = None
+    target_met: Optional[bool] = None
+    min_trials: Optional[int] = None
+    max_time_s: Optional[float] = None
+    requested_trials: Optional[int] = None
 
     @classmethod
     def _from_json(cls, data: Dict[str, Any]) -> "Merged":
@@ -274,6 +312,11 @@ class Scale:
     algorithm: str
     inside: int
     data: Any
+
+    @property
+    def method(self) -> str:
+        """The sampling method (``"plain"`` or ``"stratified"``)."""
+        return cast(str, self.data.get("method", "plain"))
 
     @property
     def rows(self) -> Any:
@@ -340,7 +383,10 @@ def estimate(
 ) -> Estimate:
     """Estimates π, as ``piest`` does with the same options. ``trials=None`` means 1e8, or no
     cap with ``target_error`` or ``max_time``. A target not met is reported in ``stopped_by``
-    and ``target_met``, not raised."""
+    and ``target_met``, not raised. ``method`` is one of :data:`METHODS`: ``"stratified"``
+    throws one dart per cell of a grid, counts whole chunks of ``4**k`` trials (``trials`` is
+    rounded up; ``requested_trials`` then says what was asked) and takes its interval from the
+    spread between chunks (``ci_method``)."""
     call, bar = _progress(progress)
     try:
         text, messages = _piest.estimate(
@@ -367,7 +413,9 @@ def part(
     refresh: bool = False,
     progress: Progress = False,
 ) -> Part:
-    """Counts shard ``(k, n)`` of an estimate, as ``piest --shard k/n`` does."""
+    """Counts shard ``(k, n)`` of an estimate, as ``piest --shard k/n`` does, for either method:
+    a stratified part also carries ``inside_squares``, so merged parts give the whole run's
+    interval."""
     call, bar = _progress(progress)
     try:
         text, messages = _piest.estimate(
@@ -403,13 +451,14 @@ def scale(
     workers: Optional[Sequence[int]] = None,
     seed: Seed = 0,
     chunk_size: Optional[Count] = None,
+    method: str = "plain",
     runs: int = 5,
     warmup: int = 1,
 ) -> Scale:
     """Times the estimate at each worker count (default 1 to the cores), as ``piest scale``."""
     if workers is not None:
         workers = list(workers)
-    data = json.loads(_piest.scale(trials, workers, seed, chunk_size, runs, warmup))
+    data = json.loads(_piest.scale(trials, workers, seed, chunk_size, method, runs, warmup))
     return Scale(
         data["trials"], data["seed"], data["chunk_size"], data["chunks"], data["kernel"],
         data["algorithm"], data["inside"], data,

@@ -34,6 +34,7 @@ def scale(
     workers: Optional[Sequence[int]],
     seed: _Seed,
     chunk_size: Optional[_Count],
+    method: str,
     runs: int,
     warmup: int,
 ) -> str: ...

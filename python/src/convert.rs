@@ -1,29 +1,31 @@
-//! Python values to the library's typed values, with the command line's words: every argument
-//! check of the binding lives here (counts, seeds, workers, shards, durations, methods, the
-//! kernel variable). A value of the wrong type is a `TypeError`; a value out of range or
-//! malformed is a `ValueError` naming the argument, worded as the command line's message.
+//! Python values to the library's typed values. The grammar and the words are the library's
+//! ([`piest::values`], [`Method::from_name`], [`piest::scheduler::parse_shard`],
+//! [`piest::Kernel::from_name`]), the very functions the command line parses its flags with, so
+//! one value means the same and is refused in the same words on both fronts. What is
+//! particular to Python stays here: a value of the wrong type is a `TypeError`; a value the
+//! library refuses is a `ValueError` reading `invalid <argument> <repr>: <the library's
+//! message>` (the command line says `invalid value '<text>' for '<flag>': <the same message>`).
+//!
+//! Numbers reach the grammar as the text Python writes for them: an int as its digits, a float
+//! as its `repr` (the shortest text that reads back as that float: `1e8` is `100000000.0`,
+//! `2.5e9` is `2500000000.0`), so `estimate(2.5e9)` and `piest -n 2.5e9` count the same trials.
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use piest::part::ShardId;
+use piest::sampler::Method;
+use piest::values::{self, Seed};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
 
-/// Most worker threads accepted, as on the command line.
-pub const MAX_WORKERS: usize = 1024;
-
-/// The sampling methods the library implements.
-pub const METHODS: &[&str] = &["plain"];
-
-const COUNT_HINT: &str = "expected a positive whole number such as 100000000, 100_000_000 or 1e8";
-
+/// `invalid <name> <repr>: <why>`, the `ValueError` of a refused value.
 fn invalid(name: &str, value: &Bound<'_, PyAny>, why: impl std::fmt::Display) -> PyErr {
     let shown = value
         .repr()
         .map(|r| r.to_string())
-        .unwrap_or_else(|_| "?".into());
+        .unwrap_or_else(|_| "(an int too long to show)".into());
     PyValueError::new_err(format!("invalid {name} {shown}: {why}"))
 }
 
@@ -36,169 +38,110 @@ fn wrong_type(name: &str, value: &Bound<'_, PyAny>, expected: &str) -> PyErr {
     PyTypeError::new_err(format!("{name} must be {expected}, not {type_name}"))
 }
 
-/// A positive whole count (`trials`, `chunk_size`): an int, a float that is a whole number
+/// The digits of an int. Beyond `i128` the text is `i128::MAX` (or `MIN`) instead: every value
+/// the grammar accepts lies far inside, so the refusal (too large, too small) is the same, and
+/// Python would refuse to write an int of more than 4300 digits.
+fn int_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    match value.extract::<i128>() {
+        Ok(n) => Ok(n.to_string()),
+        Err(_) if value.lt(0)? => Ok(i128::MIN.to_string()),
+        Err(_) => Ok(i128::MAX.to_string()),
+    }
+}
+
+/// The text of a number for the shared grammar: an int's digits, a float's `repr`; `None` for
+/// any other type (a `bool` included: `True` is no count).
+fn number_text(value: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if value.is_instance_of::<PyBool>() {
+        Ok(None)
+    } else if value.is_instance_of::<PyInt>() {
+        int_text(value).map(Some)
+    } else if value.is_instance_of::<PyFloat>() {
+        Ok(Some(value.repr()?.to_string()))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The text of a number or a str, or a `TypeError` saying what `name` takes.
+fn text(name: &str, value: &Bound<'_, PyAny>, expected: &str) -> PyResult<String> {
+    if let Some(text) = number_text(value)? {
+        return Ok(text);
+    }
+    if !value.is_instance_of::<PyBool>()
+        && let Ok(s) = value.cast::<PyString>()
+    {
+        return Ok(s.to_cow()?.into_owned());
+    }
+    Err(wrong_type(name, value, expected))
+}
+
+/// A positive whole count (`trials`, `chunk_size`, `n`): an int, a float that is a whole number
 /// (`1e8`), or a string as the command line takes it (`"1e8"`, `"100_000_000"`).
 pub fn count(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
-    if value.is_instance_of::<PyBool>() {
-        return Err(wrong_type(name, value, "an int, a float or a str"));
-    }
-    if value.is_instance_of::<PyInt>() {
-        if value.lt(0)? {
-            return Err(invalid(
-                name,
-                value,
-                format!("must be positive: {COUNT_HINT}"),
-            ));
-        }
-        let n: u64 = value.extract().map_err(|_| {
-            invalid(
-                name,
-                value,
-                format!("too large: the most is {} (about 1.8e19)", u64::MAX),
-            )
-        })?;
-        return match n {
-            0 => Err(invalid(name, value, "must be at least 1")),
-            n => Ok(n),
-        };
-    }
-    if value.is_instance_of::<PyFloat>() {
-        let f: f64 = value.extract()?;
-        return float_count(f).map_err(|why| invalid(name, value, why));
-    }
-    if let Ok(text) = value.cast::<PyString>() {
-        return text_count(&text.to_cow()?).map_err(|why| invalid(name, value, why));
-    }
-    Err(wrong_type(name, value, "an int, a float or a str"))
+    let text = text(name, value, "an int, a float or a str")?;
+    values::count(&text).map_err(|e| invalid(name, value, e))
 }
 
-fn float_count(f: f64) -> Result<u64, String> {
-    if !f.is_finite() {
-        return Err(format!("not a finite number: {COUNT_HINT}"));
-    }
-    if f < 0.0 {
-        return Err(format!("must be positive: {COUNT_HINT}"));
-    }
-    if f.fract() != 0.0 {
-        return Err(format!("must be a whole number: {COUNT_HINT}"));
-    }
-    if f >= 18_446_744_073_709_551_616.0 {
-        return Err(format!(
-            "too large: the most is {} (about 1.8e19)",
-            u64::MAX
-        ));
-    }
-    match f as u64 {
-        0 => Err("must be at least 1".into()),
-        n => Ok(n),
-    }
-}
-
-fn text_count(text: &str) -> Result<u64, String> {
-    let s = text.trim();
-    if s.starts_with('-') {
-        return Err(format!("must be positive: {COUNT_HINT}"));
-    }
-    let plain: String = s.chars().filter(|&c| c != '_').collect();
-    if !plain.is_empty() && plain.chars().all(|c| c.is_ascii_digit()) {
-        return match plain.parse::<u64>() {
-            Ok(0) => Err("must be at least 1".into()),
-            Ok(n) => Ok(n),
-            Err(_) => Err(format!(
-                "too large: the most is {} (about 1.8e19)",
-                u64::MAX
-            )),
-        };
-    }
-    match plain.parse::<f64>() {
-        // Exact for the whole numbers a float holds exactly, which `1e8`-style counts are.
-        Ok(f) if f.is_finite() => float_count(f),
-        Ok(_) => Err(format!("not a finite number: {COUNT_HINT}")),
-        Err(_) => Err(format!("not a number: {COUNT_HINT}")),
-    }
-}
-
-/// A worker count: an int from 1 to [`MAX_WORKERS`].
+/// A worker count: an int from 1 to [`values::MAX_WORKERS`].
 pub fn workers(value: &Bound<'_, PyAny>) -> PyResult<NonZeroUsize> {
     if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
         return Err(wrong_type("workers", value, "an int"));
     }
-    let n: i128 = value.extract().unwrap_or(i128::MAX);
-    match usize::try_from(n).ok().and_then(NonZeroUsize::new) {
-        None if n < 1 => Err(invalid(
-            "workers",
-            value,
-            format!("worker counts must be at least 1, not '{n}'"),
-        )),
-        Some(w) if w.get() <= MAX_WORKERS => Ok(w),
-        _ => Err(invalid(
-            "workers",
-            value,
-            format!("at most {MAX_WORKERS} workers, not '{n}'"),
-        )),
-    }
+    values::workers(&int_text(value)?).map_err(|e| invalid("workers", value, e))
 }
 
-/// A seed: an int from 0 to 2^64 − 1, a string of digits, or `"random"` (drawn from the OS).
-/// Returns the seed and whether it was drawn.
+/// A whole number from `least` to `most` (`runs`, `warmup`): an int.
+pub fn whole(name: &str, value: &Bound<'_, PyAny>, least: u64, most: u64) -> PyResult<u64> {
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(wrong_type(name, value, "an int"));
+    }
+    values::whole(&int_text(value)?, least, most).map_err(|e| invalid(name, value, e))
+}
+
+/// A seed: an int from 0 to 2^64 − 1, a string in the shared grammar, or `"random"` (drawn from
+/// the OS, as the command line draws it). Returns the seed and whether it was drawn.
 pub fn seed(value: &Bound<'_, PyAny>) -> PyResult<(u64, bool)> {
-    let range = format!("must be a whole number from 0 to {} or 'random'", u64::MAX);
-    if value.is_instance_of::<PyBool>() {
+    if value.is_instance_of::<PyFloat>() {
+        // A float seed would be a float's decimal text: refuse the type, not the value.
         return Err(wrong_type("seed", value, "an int or a str"));
     }
-    if value.is_instance_of::<PyInt>() {
-        return value
-            .extract::<u64>()
-            .map(|s| (s, false))
-            .map_err(|_| invalid("seed", value, range));
+    let text = text("seed", value, "an int or a str")?;
+    match values::seed(&text).map_err(|e| invalid("seed", value, e))? {
+        Seed::Fixed(seed) => Ok((seed, false)),
+        Seed::Random => Ok((rand::random(), true)),
     }
-    if let Ok(text) = value.cast::<PyString>() {
-        let text = text.to_cow()?;
-        let text = text.trim();
-        if text.eq_ignore_ascii_case("random") {
-            return Ok((rand::random(), true));
-        }
-        let digits: String = text.chars().filter(|&c| c != '_').collect();
-        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(invalid("seed", value, range));
-        }
-        return digits.parse().map(|s| (s, false)).map_err(|_| {
-            invalid(
-                "seed",
-                value,
-                format!("too large: the most is {}", u64::MAX),
-            )
-        });
-    }
-    Err(wrong_type("seed", value, "an int or a str"))
 }
 
-/// A shard: a `(k, n)` tuple or the command line's `"K/N"`, with `0 ≤ k < n`.
+/// A shard: a `(k, n)` tuple of ints or the command line's `"K/N"`, with `0 ≤ k < n`; a tuple
+/// is read as the text `k/n`, so both forms are refused in the same words.
 pub fn shard(value: &Bound<'_, PyAny>) -> PyResult<ShardId> {
-    if let Ok(text) = value.cast::<PyString>() {
-        return piest::scheduler::parse_shard(&text.to_cow()?)
-            .map_err(|why| invalid("shard", value, why));
-    }
-    if let Ok(pair) = value.cast::<PyTuple>()
+    let text = if let Ok(text) = value.cast::<PyString>() {
+        text.to_cow()?.into_owned()
+    } else if let Ok(pair) = value.cast::<PyTuple>()
         && pair.len() == 2
     {
-        let k: u64 = pair.get_item(0)?.extract().map_err(|_| bad_shard(value))?;
-        let n: u64 = pair.get_item(1)?.extract().map_err(|_| bad_shard(value))?;
-        return ShardId::new(k, n).ok_or_else(|| bad_shard(value));
-    }
-    Err(wrong_type("shard", value, "a (k, n) tuple or a 'K/N' str"))
-}
-
-fn bad_shard(value: &Bound<'_, PyAny>) -> PyErr {
-    invalid(
-        "shard",
-        value,
-        "expected (k, n) with 0 ≤ k < n, such as (3, 64)",
-    )
+        let mut parts = Vec::with_capacity(2);
+        for item in pair.iter() {
+            if item.is_instance_of::<PyBool>() || !item.is_instance_of::<PyInt>() {
+                return Err(wrong_type(
+                    "shard",
+                    value,
+                    "a (k, n) tuple of ints or a 'K/N' str",
+                ));
+            }
+            parts.push(int_text(&item)?);
+        }
+        parts.join("/")
+    } else {
+        return Err(wrong_type("shard", value, "a (k, n) tuple or a 'K/N' str"));
+    };
+    piest::scheduler::parse_shard(&text).map_err(|why| invalid("shard", value, why))
 }
 
 /// A precision target: a positive number the stopping rule accepts.
 pub fn target_error(value: &Bound<'_, PyAny>) -> PyResult<piest::stats::stopping::StoppingRule> {
+    // The command line's hint for `--target-error`; the range check is the library's.
     const HINT: &str = "expected a positive number such as 1e-4 or 0.001 (a half-width on π)";
     if value.is_instance_of::<PyBool>()
         || !(value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>())
@@ -222,56 +165,16 @@ pub fn target_error(value: &Bound<'_, PyAny>) -> PyResult<piest::stats::stopping
 /// A time budget: seconds (an int or a float) or the command line's duration (`"30s"`, `"2m"`,
 /// `"1h 30m"`, `"90"`).
 pub fn max_time(value: &Bound<'_, PyAny>) -> PyResult<Duration> {
-    const HINT: &str = "expected a positive duration such as 30s, 2m, 1h or 90 (seconds)";
-    let seconds = |s: f64| -> Result<Duration, String> {
-        if s.is_nan() {
-            Err(format!("not a duration: {HINT}"))
-        } else if s.is_infinite() && s > 0.0 {
-            Err(format!("must be finite: {HINT}"))
-        } else if s <= 0.0 {
-            Err(format!("must be positive: {HINT}"))
-        } else {
-            Duration::try_from_secs_f64(s).map_err(|_| format!("too long: {HINT}"))
-        }
-    };
-    let parsed = if value.is_instance_of::<PyBool>() {
-        return Err(wrong_type("max_time", value, "seconds or a duration str"));
-    } else if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
-        seconds(value.extract()?)
-    } else if let Ok(text) = value.cast::<PyString>() {
-        let s = text.to_cow()?;
-        let s = s.trim();
-        match s.parse::<f64>() {
-            Ok(f) => seconds(f),
-            Err(_) if s.starts_with('-') => Err(format!("must be positive: {HINT}")),
-            Err(_) => humantime::parse_duration(s).map_err(|_| format!("not a duration: {HINT}")),
-        }
-    } else {
-        return Err(wrong_type("max_time", value, "seconds or a duration str"));
-    };
-    match parsed {
-        Ok(d) if d.is_zero() => Err(invalid(
-            "max_time",
-            value,
-            format!("must be positive: {HINT}"),
-        )),
-        Ok(d) => Ok(d),
-        Err(why) => Err(invalid("max_time", value, why)),
-    }
+    let text = text("max_time", value, "seconds or a duration str")?;
+    values::duration(&text).map_err(|e| invalid("max_time", value, e))
 }
 
-/// A sampling method the library implements.
-pub fn method(value: &str) -> PyResult<&'static str> {
-    METHODS
-        .iter()
-        .find(|m| m.eq_ignore_ascii_case(value.trim()))
-        .copied()
-        .ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "invalid method '{value}': expected one of {}",
-                METHODS.join(", ")
-            ))
-        })
+/// A sampling method by name (`"plain"`, `"stratified"`, any case).
+pub fn method(name: &Bound<'_, PyAny>) -> PyResult<Method> {
+    let Ok(text) = name.cast::<PyString>() else {
+        return Err(wrong_type("method", name, "a str"));
+    };
+    Method::from_name(&text.to_cow()?).map_err(|e| invalid("method", name, e))
 }
 
 /// The kernel `PIEST_KERNEL` names (`auto` or unset: the best this CPU supports).

@@ -66,6 +66,31 @@ def test_ctrl_c_raises_keyboard_interrupt_promptly_and_keeps_completed_chunks(tm
     assert rerun.cached_chunks > 0
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is a POSIX test")
+@pytest.mark.parametrize("kwargs", [dict(trials=ENDLESS), dict(target_error=1e-8)], ids=["fixed", "target"])
+def test_ctrl_c_ends_a_stratified_run_promptly(kwargs):
+    busy = threading.Event()
+    sent = []
+
+    def progress(done, total):
+        if done > 0:
+            busy.set()
+
+    def interrupt():
+        busy.wait(60)
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        piest.estimate(method="stratified", workers=2, cache=False, progress=progress, **kwargs)
+    latency = time.perf_counter() - sent[0]
+    timer.join()
+    print(f"stratified ({', '.join(kwargs)}): KeyboardInterrupt {latency * 1000:.1f} ms after SIGINT")
+    assert latency < 5.0  # as above: generous for a loaded shared machine
+
+
 def test_the_library_installs_no_signal_handler():
     before = signal.getsignal(signal.SIGINT)
     piest.estimate(1e6, workers=2, cache=False)
