@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use piest::part::ShardId;
 use piest::sampler::Method;
-use piest::values::{self, Seed};
+use piest::values;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyTuple};
@@ -107,10 +107,9 @@ pub fn seed(value: &Bound<'_, PyAny>) -> PyResult<(u64, bool)> {
         return Err(wrong_type("seed", value, "an int or a str"));
     }
     let text = text("seed", value, "an int or a str")?;
-    match values::seed(&text).map_err(|e| invalid("seed", value, e))? {
-        Seed::Fixed(seed) => Ok((seed, false)),
-        Seed::Random => Ok((rand::random(), true)),
-    }
+    Ok(values::seed(&text)
+        .map_err(|e| invalid("seed", value, e))?
+        .resolve())
 }
 
 /// A shard: a `(k, n)` tuple of ints or the command line's `"K/N"`, with `0 ≤ k < n`; a tuple
