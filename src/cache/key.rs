@@ -105,8 +105,16 @@ impl Secret {
             Ok(file) => file,
             Err(e) => {
                 trust::check(dir, None).map_err(untrusted)?;
+                let link =
+                    std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
                 return Err(if e.kind() == io::ErrorKind::NotFound {
                     KeyError::Missing { path }
+                } else if link {
+                    // A key is never a link: replaced like any damaged key.
+                    KeyError::Corrupt {
+                        path,
+                        why: "a symbolic link",
+                    }
                 } else {
                     KeyError::Unreadable { path, source: e }
                 });
@@ -118,8 +126,15 @@ impl Secret {
         };
         let meta = file.metadata().map_err(unreadable)?;
         trust::check(dir, Some(&meta)).map_err(untrusted)?;
+        if meta.is_dir() {
+            return Err(unreadable(io::Error::other("a directory")));
+        }
         if !meta.is_file() {
-            return Err(unreadable(io::Error::other("not a regular file")));
+            // A FIFO, socket or device: nobody's key, replaced like any damaged key.
+            return Err(KeyError::Corrupt {
+                path: path.clone(),
+                why: "not a regular file",
+            });
         }
         let mut bytes = Vec::new();
         file.take(KEY_FILE_BYTES as u64 + 1)
@@ -399,6 +414,40 @@ mod tests {
         let err = Secret::load_or_create(dir.path()).unwrap_err();
         assert!(matches!(err, KeyError::Unreadable { .. }), "{err}");
         assert!(!Secret::remove_damaged(dir.path()).unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_link_where_the_key_belongs_is_replaced_and_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Secret::path(dir.path());
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, b"not a key").unwrap();
+        let plant: [(&str, &dyn Fn()); 2] = [
+            ("fifo", &|| {
+                let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            }),
+            ("link", &|| {
+                std::os::unix::fs::symlink(&elsewhere, &path).unwrap()
+            }),
+        ];
+        for (what, plant) in plant {
+            plant();
+            let err = Secret::load(dir.path()).unwrap_err();
+            assert!(matches!(err, KeyError::Corrupt { .. }), "{what}: {err}");
+            let (_, replaced) = Secret::load_or_create(dir.path()).unwrap();
+            assert!(replaced.is_some(), "{what}");
+            assert!(
+                std::fs::symlink_metadata(&path).unwrap().is_file(),
+                "{what}"
+            );
+            std::fs::remove_file(&path).unwrap();
+            plant();
+            assert!(Secret::remove_damaged(dir.path()).unwrap(), "{what}");
+            assert!(std::fs::symlink_metadata(&path).is_err(), "{what}");
+        }
+        assert_eq!(std::fs::read(&elsewhere).unwrap(), b"not a key");
     }
 
     #[test]
