@@ -95,7 +95,6 @@ fn ctrl_c_under_mpirun_stores_completed_chunks_and_ends_every_rank() {
     skip("Ctrl-C under mpirun signals a Unix process group");
 }
 
-#[cfg(unix)]
 #[test]
 fn mpirun_sums_a_stratified_run_exactly_interval_included() {
     if !mpi_ready() {
@@ -135,6 +134,7 @@ fn mpirun_sums_a_stratified_run_exactly_interval_included() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn ctrl_c_under_mpirun_stores_completed_chunks_and_ends_every_rank() {
     use std::os::unix::process::CommandExt;

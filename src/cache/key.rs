@@ -302,8 +302,20 @@ fn create(dir: &Path, path: &Path, replacing: Option<&std::fs::Metadata>) -> io:
         }
         #[cfg(not(unix))]
         let _ = old;
-        tmp.persist(path).map_err(|e| e.error)?;
-        return Ok(());
+        // Windows refuses to replace a file another process has open (a run reading the key
+        // at that moment) with "access denied": try again for a moment before giving up.
+        let mut tries = if cfg!(windows) { 100 } else { 1 };
+        loop {
+            tries -= 1;
+            match tmp.persist(path) {
+                Ok(_) => return Ok(()),
+                Err(e) if tries > 0 && e.error.kind() == io::ErrorKind::PermissionDenied => {
+                    tmp = e.file;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.error),
+            }
+        }
     }
     match std::fs::hard_link(tmp.path(), path) {
         Ok(()) => Ok(()),
