@@ -194,7 +194,7 @@ pub struct Config {
     /// When the run may stop before its plan's end (`--target-error`, `--max-time`).
     pub limits: Limits,
     /// Whether `--trials` was given: with a target or a budget it is a cap, else there is none.
-    pub capped: bool,
+    pub trials_given: bool,
     /// `--trials` as given, when the plan counts another number (a stratified run rounds it
     /// up to whole chunks).
     pub requested_trials: Option<u64>,
@@ -303,7 +303,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         cache: cache_choice(&args.cache, env)?,
         mode,
         limits,
-        capped: args.run.trials.is_some(),
+        trials_given: args.run.trials.is_some(),
         requested_trials,
         plot,
     })

@@ -41,7 +41,7 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
             .map_or(0, |r| spec.plan.trials_in(&r)),
         Mode::Whole | Mode::Mpi => spec.plan.trials(),
     };
-    let feedback = match (config.limits.target, config.capped) {
+    let feedback = match (config.limits.target, config.trials_given) {
         // The bar's length is a guess for a target (the rule never uses it).
         (Some(rule), _) => Feedback::new(
             (match rule.grid() {
