@@ -291,6 +291,12 @@ pub struct DartsArgs {
     #[command(flatten)]
     pub chunk: ChunkArgs,
 
+    /// How darts are thrown: `plain` (anywhere in the square) or `stratified` (one chunk of N
+    /// rounded up to 4^k, at most 4^8 = 65536, one dart in each cell of its 2^k × 2^k grid)
+    /// [example: --method stratified]
+    #[arg(long, value_name = "METHOD", default_value = "plain")]
+    pub method: piest::sampler::Method,
+
     /// The SVG file to draw (required) [example: --plot darts.svg]
     #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
     pub plot: Option<PathBuf>,
@@ -301,10 +307,14 @@ pub const DARTS_EXAMPLES: &str = "\
 Examples:
   piest darts --plot darts.svg                  2,000 darts of seed 0
   piest darts -n 1e4 --seed 7 --plot d.svg      10,000 darts of seed 7
+  piest darts --method stratified -n 1024 --plot s.svg
+                                                a 32 × 32 grid, one dart per cell
 
 Each dart is one trial: inside the quarter circle (blue) or outside (orange). The title gives the
 estimate 4·inside/N and its 95% half-width; `piest -n N --seed S --chunk-size C` counts exactly
-the same inside points.";
+the same inside points. Stratified darts are the first chunk of
+`piest --method stratified -n 4^k --chunk-size 4^k --seed S`, with the same inside count; one
+chunk has no spread between chunks, so its half-width is Hoeffding's bound.";
 
 /// Options of `piest scale`.
 #[derive(Debug, Args)]

@@ -186,7 +186,10 @@ impl Ending {
                     Signal::Terminate => " by SIGTERM",
                     Signal::Hangup => " by SIGHUP",
                 };
-                let after = done.as_ref().map(crate::output::cache::progress).unwrap_or_default();
+                let after = done
+                    .as_ref()
+                    .map(crate::output::cache::progress)
+                    .unwrap_or_default();
                 Some(format!("piest: interrupted{by}{after}"))
             }
         }
