@@ -238,7 +238,60 @@ pub enum Command {
     /// trials with the same seed and chunk size counts [example: piest darts --plot darts.svg]
     #[command(after_help = DARTS_EXAMPLES)]
     Darts(DartsArgs),
+
+    /// Compare the sampling methods: one run of each at 1e4, 3e4, 1e5, … trials up to N, with
+    /// its 95% half-width and actual error |π̂ − π| (stratified error falls as n^-3/4, plain as
+    /// n^-1/2) [example: piest methods -n 1e9 --plot methods.svg]
+    #[command(after_help = METHODS_EXAMPLES)]
+    Methods(MethodsArgs),
 }
+
+/// Options of `piest methods`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("format").args(["json", "csv"])))]
+pub struct MethodsArgs {
+    /// The largest trial count: each method runs at 1e4, 3e4, 1e5, 3e5, … trials up to N, and at
+    /// N [example: -n 1e10]
+    #[arg(short = 'n', long, value_name = "N", default_value = "1e9", value_parser = count, allow_hyphen_values = true)]
+    pub trials: u64,
+
+    /// The seed.
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    /// Worker threads of every run (default: the number of available cores) [example: -w 2]
+    #[arg(short, long, value_name = "N", value_parser = workers, allow_hyphen_values = true)]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Print one JSON object instead of the table [example: --json]
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print CSV instead of the table: one row per run [example: --csv]
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Also draw the half-widths and errors against trials on log–log axes, with n^-1/2 and
+    /// n^-3/4 guide lines, into an SVG file [example: --plot methods.svg]
+    #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
+    pub plot: Option<PathBuf>,
+
+    /// How the result cache is used.
+    #[command(flatten)]
+    pub cache: CacheFlags,
+}
+
+/// Examples shown at the end of `piest methods --help`.
+pub const METHODS_EXAMPLES: &str = "\
+Examples:
+  piest methods                                 1e4 … 1e9 trials, both methods, as a table
+  piest methods -n 1e10 --plot methods.svg      up to 1e10 trials, and the log–log plot
+  piest methods -n 1e8 --csv > methods.csv      one CSV row per run
+
+Plain runs use the default chunk size; stratified runs the chunk size `piest --method stratified
+-n N` chooses for each N (the largest 4^k leaving at least 20 chunks), rounded up to whole
+chunks, so the grid grows with the trials. Each run is an ordinary estimate: the result cache
+serves a repeat. The exponents under the table are least-squares slopes of the half-width.";
 
 /// Options of `piest merge`.
 #[derive(Debug, Args)]

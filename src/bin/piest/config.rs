@@ -569,7 +569,7 @@ fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
 }
 
 /// The seed to use, and whether it was drawn from the OS (`--seed random`).
-fn resolve_seed(seed: Seed) -> (u64, bool) {
+pub fn resolve_seed(seed: Seed) -> (u64, bool) {
     match seed {
         Seed::Fixed(seed) => (seed, false),
         Seed::Random => (rand::random(), true),
