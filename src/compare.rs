@@ -9,7 +9,7 @@
 //! rounded up to whole chunks, and each point keeps both counts.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -264,6 +264,10 @@ pub fn run(
     let start = std::time::Instant::now();
     let mut points = Vec::new();
     for (method, requested) in runs(spec.max_trials) {
+        // A run too short to look at the flag must not start the next one.
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
         let run = RunSpec {
             plan: plan(method, requested)?,
             // PENDING-MERGE method,
