@@ -115,6 +115,7 @@ fn runner(c: &mut Criterion) {
             seed: 7,
             workers: NonZeroUsize::new(workers).expect("at least one worker"),
             kernel: Kernel::best(),
+            method: piest::sampler::Method::Plain,
         };
         let name = format!("{} worker{}", workers, if workers == 1 { "" } else { "s" });
         group.bench_function(name, |b| {

@@ -270,7 +270,7 @@ pub fn run(
         }
         let run = RunSpec {
             plan: plan(method, requested)?,
-            // PENDING-MERGE method,
+            method,
             seed: spec.seed,
             workers: spec.workers,
             kernel: spec.kernel,

@@ -6,6 +6,20 @@ pub enum Error {
     /// A parameter is out of range (zero trials, zero workers, ...).
     #[error("{0}")]
     InvalidConfig(String),
+    /// A stratified run's chunk size is not `4^k`.
+    #[error(transparent)]
+    ChunkSize(#[from] crate::sampler::ChunkSizeError),
+    /// A stratified run's trials are not whole chunks (only whole chunks are ever counted).
+    #[error(
+        "a stratified run counts whole chunks: {trials} trials are not a multiple of the chunk \
+         size {chunk_size}"
+    )]
+    PartialChunk {
+        /// Trials asked for.
+        trials: u64,
+        /// Trials per chunk.
+        chunk_size: u64,
+    },
     /// The worker thread pool could not be started.
     #[error("cannot start {workers} worker threads: {source}")]
     ThreadPool {

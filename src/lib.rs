@@ -22,6 +22,7 @@
 //!     seed: 42,
 //!     workers: NonZeroUsize::new(2).unwrap(),
 //!     kernel: Kernel::best(),
+//!     method: piest::sampler::Method::Plain,
 //! };
 //! let tally = runner::run_all(&spec, None, &runner::Silent, &AtomicBool::new(false)).unwrap();
 //! assert!(tally.covers(&spec.plan));

@@ -468,8 +468,7 @@ mod tests {
         );
         assert!(!err.to_string().chars().any(char::is_control), "{err}");
         // A method this build does not run is refused; "plain" is today's.
-        let with =
-            |method: &str| edit("\"seed\": 7", &format!("\"seed\": 7, \"method\": {method}"));
+        let with = |method: &str| edit("\"method\": \"plain\"", &format!("\"method\": {method}"));
         assert!(matches!(
             with("\"stratified\""),
             Err(PartError::Method { .. })

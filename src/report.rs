@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cache::CacheSummary;
 use crate::runner::prefix::{Limits, Outcome, StoppedBy};
+use crate::sampler::{Grid, Method};
 use crate::stats;
 use crate::stats::convergence::ConvergencePoint;
 use crate::tally::Tally;
@@ -13,10 +14,15 @@ use crate::tally::Tally;
 /// Everything a run found out, ready to render.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// The estimate of π: `4 · inside / trials`.
+    /// The estimate of π: `4 · inside / trials` (for stratified runs the same number, the mean
+    /// of the chunk estimates `4 Σc / (m · n)`).
     pub pi: f64,
     /// Trials sampled.
     pub trials: u64,
+    /// The `--trials` asked for, present only when `trials` differs from it: a stratified run
+    /// counts whole chunks and rounds the request up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_trials: Option<u64>,
     /// Trials inside the quarter circle.
     pub inside: u64,
     /// Seed all chunk streams derive from.
@@ -27,11 +33,16 @@ pub struct Report {
     pub chunks: u64,
     /// Trials per chunk (the last chunk may hold fewer).
     pub chunk_size: u64,
-    /// Standard error of `pi`: `4·sqrt(p(1−p)/trials)` with `p = inside/trials`.
+    /// Standard error of `pi`. Plain: `4·sqrt(p(1−p)/trials)` with `p = inside/trials`.
+    /// Stratified: the standard error of the mean of the `chunks` chunk estimates, from their
+    /// spread (with `ci_method` `"hoeffding"`, the bound `2·sqrt(B·m)/(m·n)` on it instead).
     pub std_error: f64,
     /// 95% confidence interval for π, `[low, high]` (see `ci_method`).
     pub ci95: [f64; 2],
-    /// How `ci95` is computed: `"wilson"` (Wilson score interval).
+    /// How `ci95` is computed: `"wilson"` (Wilson score interval, plain runs), `"student-t"`
+    /// (Student-t with `chunks − 1` degrees of freedom from the spread between chunks,
+    /// stratified runs) or `"hoeffding"` (Hoeffding's bound over the boundary cells: a
+    /// stratified run of one chunk or of chunks that all counted the same).
     pub ci_method: &'static str,
     /// Half the width of `ci95`: the "±" of the human report, what `--target-error` bounds.
     pub ci95_half_width: f64,
@@ -44,8 +55,10 @@ pub struct Report {
     /// Trials sampled in this run per second of wall time: chunks read from the cache are not
     /// counted (0 when every chunk came from the cache).
     pub trials_per_s: f64,
-    /// Version string of the sampling algorithm.
+    /// Version string of the sampling algorithm (the method's).
     pub algorithm: &'static str,
+    /// The sampling method: `"plain"` or `"stratified"`.
+    pub method: &'static str,
     /// The kernel that counted the trials (`scalar`, `portable`, `avx2`, ...).
     pub kernel: String,
     /// Chunks whose count was read from the result cache.
@@ -78,20 +91,37 @@ impl Report {
     pub fn new(tally: &Tally, workers: usize, kernel: &str) -> Self {
         let (trials, inside) = (tally.trials(), tally.inside());
         let pi = stats::pi_estimate(inside, trials);
+        let method = tally.key().method().unwrap_or_default();
+        let replicates = match method {
+            Method::Plain => None,
+            Method::Stratified => Grid::for_chunk_size(tally.key().chunk_size)
+                .ok()
+                .and_then(|grid| tally.replicates().summary(grid)),
+        };
+        let (std_error, ci95, ci_method, ci95_half_width) = match replicates {
+            Some(s) => (s.std_error, s.interval, s.method.name(), s.half_width),
+            None => (
+                stats::std_error(inside, trials),
+                stats::wilson_interval(inside, trials, stats::Z95),
+                "wilson",
+                stats::stopping::half_width(inside, trials),
+            ),
+        };
         let elapsed_s = tally.elapsed.as_secs_f64();
         let computed = tally.sources.computed_trials;
         Report {
             pi,
             trials,
+            requested_trials: None,
             inside,
             seed: tally.key().seed,
             workers,
             chunks: tally.chunks(),
             chunk_size: tally.key().chunk_size,
-            std_error: stats::std_error(inside, trials),
-            ci95: stats::wilson_interval(inside, trials, stats::Z95),
-            ci_method: "wilson",
-            ci95_half_width: stats::stopping::half_width(inside, trials),
+            std_error,
+            ci95,
+            ci_method,
+            ci95_half_width,
             error: pi - std::f64::consts::PI,
             abs_error: (pi - std::f64::consts::PI).abs(),
             elapsed_s,
@@ -100,7 +130,8 @@ impl Report {
             } else {
                 0.0
             },
-            algorithm: crate::ALGORITHM,
+            algorithm: method.algorithm(),
+            method: method.name(),
             kernel: kernel.to_owned(),
             cached_chunks: tally.sources.cached_chunks,
             cache: None,
@@ -124,6 +155,14 @@ impl Report {
             max_time_s: limits.max_time.map(|budget| budget.as_secs_f64()),
             convergence: Some(outcome.convergence.clone()),
             ..Report::new(&outcome.tally, workers, kernel)
+        }
+    }
+
+    /// The same report with the trials asked for, when they differ from those counted.
+    pub fn with_requested_trials(self, requested_trials: Option<u64>) -> Self {
+        Report {
+            requested_trials: requested_trials.filter(|&r| r != self.trials),
+            ..self
         }
     }
 

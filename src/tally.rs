@@ -15,6 +15,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
+use crate::sampler::Method;
+use crate::stats::replicates::Replicates;
 
 /// What a chunk's count depends on besides its index and trials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,13 +30,25 @@ pub struct TallyKey {
 }
 
 impl TallyKey {
-    /// The key of runs of this build's algorithm.
+    /// The key of plain runs of this build's algorithm.
     pub fn new(seed: u64, chunk_size: u64) -> Self {
+        TallyKey::of_method(Method::Plain, seed, chunk_size)
+    }
+
+    /// The key of runs of `method` (its algorithm, [`Method::algorithm`]).
+    pub fn of_method(method: Method, seed: u64, chunk_size: u64) -> Self {
         TallyKey {
-            algorithm: crate::ALGORITHM.to_owned(),
+            algorithm: method.algorithm().to_owned(),
             seed,
             chunk_size,
         }
+    }
+
+    /// The method whose algorithm the key names, if this build knows it.
+    pub fn method(&self) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.algorithm() == self.algorithm)
     }
 }
 
@@ -116,6 +130,8 @@ pub struct Tally {
     ranges: Vec<Range<u64>>,
     trials: u64,
     inside: u64,
+    /// `Σc²` over the chunks (stratified runs, whose chunks are replicates; 0 for plain runs).
+    inside_squares: u128,
     /// Where the chunks' counts came from.
     pub sources: SourceCounts,
     /// Wall time of the run that produced the tally (the longest, after a merge).
@@ -130,6 +146,7 @@ impl Tally {
             ranges: Vec::new(),
             trials: 0,
             inside: 0,
+            inside_squares: 0,
             sources: SourceCounts::default(),
             elapsed: Duration::ZERO,
         }
@@ -163,7 +180,13 @@ impl Tally {
 
     /// The tally of the chunks `range` of `plan`, which the runner counted itself: the range
     /// lies in the plan and `inside` was summed from its chunks, so there is nothing to check.
-    pub(crate) fn of_counted(key: TallyKey, plan: &Plan, range: Range<u64>, inside: u64) -> Self {
+    pub(crate) fn of_counted(
+        key: TallyKey,
+        plan: &Plan,
+        range: Range<u64>,
+        inside: u64,
+        inside_squares: u128,
+    ) -> Self {
         debug_assert!(range.start <= range.end && range.end <= plan.chunks());
         debug_assert_eq!(key.chunk_size, plan.chunk_size());
         let trials = plan.trials_in(&range);
@@ -174,6 +197,7 @@ impl Tally {
         }
         tally.trials = trials;
         tally.inside = inside;
+        tally.inside_squares = inside_squares;
         tally
     }
 
@@ -237,6 +261,55 @@ impl Tally {
         self.inside
     }
 
+    /// `Σc²`, the sum of each chunk's inside count squared: kept for stratified runs (whose
+    /// chunks are replicates), 0 for plain ones.
+    pub fn inside_squares(&self) -> u128 {
+        self.inside_squares
+    }
+
+    /// The chunk counts as replicates: `m`, `Σc`, `Σc²` (meaningful for stratified runs).
+    pub fn replicates(&self) -> Replicates {
+        Replicates {
+            chunks: self.chunks(),
+            inside: self.inside,
+            inside_squares: self.inside_squares,
+        }
+    }
+
+    /// The same tally with `Σc²` set (as a part file holds it), checked against the counts: the
+    /// key must be a stratified one whose chunks are all whole, and the sums consistent
+    /// ([`Replicates::is_consistent`]).
+    pub fn with_inside_squares(mut self, inside_squares: u128) -> Result<Self, TallyError> {
+        if self.key.method() != Some(Method::Stratified) {
+            if inside_squares == 0 {
+                return Ok(self);
+            }
+            return Err(TallyError::Inconsistent(format!(
+                "a sum of squared counts belongs to stratified runs, not to {}",
+                self.key.algorithm
+            )));
+        }
+        let whole = u128::from(self.chunks()) * u128::from(self.key.chunk_size);
+        if u128::from(self.trials) != whole {
+            return Err(TallyError::Inconsistent(format!(
+                "{} trials are not {} whole stratified chunks of {}",
+                self.trials,
+                self.chunks(),
+                self.key.chunk_size
+            )));
+        }
+        self.inside_squares = inside_squares;
+        if !self.replicates().is_consistent(self.key.chunk_size) {
+            return Err(TallyError::Inconsistent(format!(
+                "the sum of squared counts {inside_squares} cannot come from {} chunks with {} \
+                 inside",
+                self.chunks(),
+                self.inside
+            )));
+        }
+        Ok(self)
+    }
+
     /// Chunks counted.
     pub fn chunks(&self) -> u64 {
         self.ranges.iter().map(|r| r.end - r.start).sum()
@@ -287,6 +360,10 @@ impl Tally {
             .inside
             .checked_add(other.inside)
             .ok_or(TallyError::Overflow)?;
+        let inside_squares = self
+            .inside_squares
+            .checked_add(other.inside_squares)
+            .ok_or(TallyError::Overflow)?;
         let mut all: Vec<Range<u64>> = self.ranges.iter().chain(&other.ranges).cloned().collect();
         all.sort_by_key(|r| r.start);
         self.ranges.clear();
@@ -295,6 +372,7 @@ impl Tally {
         }
         self.trials = trials;
         self.inside = inside;
+        self.inside_squares = inside_squares;
         self.sources += other.sources;
         self.elapsed = self.elapsed.max(other.elapsed);
         Ok(())
@@ -399,6 +477,38 @@ mod tests {
         let mut a = Tally::from_parts(k.clone(), vec![0..1], u64::MAX, 1).unwrap();
         let b = Tally::from_parts(k, vec![1..2], 5, 1).unwrap();
         assert_eq!(a.merge(&b), Err(TallyError::Overflow));
+    }
+
+    #[test]
+    fn stratified_tallies_merge_their_squares_exactly_and_check_them() {
+        let plan = Plan::new(64, 16).unwrap();
+        let k = TallyKey::of_method(Method::Stratified, 1, 16);
+        assert_eq!(k.method(), Some(Method::Stratified));
+        let a = Tally::of_range(k.clone(), &plan, 0..2, 25)
+            .unwrap()
+            .with_inside_squares(12 * 12 + 13 * 13)
+            .unwrap();
+        let b = Tally::of_range(k.clone(), &plan, 2..4, 26)
+            .unwrap()
+            .with_inside_squares(2 * 13 * 13)
+            .unwrap();
+        let mut whole = b.clone();
+        whole.merge(&a).unwrap();
+        let mut expected = Replicates::EMPTY;
+        for c in [12, 13, 13, 13] {
+            expected.push(c);
+        }
+        assert_eq!(whole.replicates(), expected);
+        // Squares the counts cannot give, squares on a plain tally, partial chunks: refused.
+        let part = Tally::of_range(k.clone(), &plan, 0..2, 25).unwrap();
+        assert!(part.clone().with_inside_squares(1).is_err());
+        assert!(part.with_inside_squares(u128::MAX).is_err());
+        let plain = Tally::of_range(TallyKey::new(1, 16), &plan, 0..2, 25).unwrap();
+        assert!(plain.clone().with_inside_squares(313).is_err());
+        assert!(plain.with_inside_squares(0).is_ok());
+        let short = Tally::from_parts(k, vec![0..2], 30, 25).unwrap();
+        assert!(short.with_inside_squares(313).is_err());
+        assert_eq!(TallyKey::new(1, 16).method(), Some(Method::Plain));
     }
 
     proptest! {

@@ -23,6 +23,7 @@ fn spec(trials: u64, chunk_size: u64, seed: u64) -> RunSpec {
         seed,
         workers: NonZeroUsize::new(2).unwrap(),
         kernel: Kernel::best(),
+        method: piest::sampler::Method::Plain,
     }
 }
 

@@ -1,200 +1,159 @@
-//! `piest methods` as a user meets it: both methods at every trial count, each run the very
-//! estimate `piest --method M -n N --chunk-size C` gives, served by the cache on a repeat, as
-//! JSON, CSV and a log–log plot; usage errors, help, and Ctrl-C.
+//! `--method` as a user meets it: the stratified method through the command line (the count
+//! against the library, the same on every worker count and kernel, the report's interval), and
+//! its usage errors.
 
 mod common;
 
-use common::{Busy, Piest, assert_help_examples, assert_usage_errors, interrupt};
-use serde_json::Value;
+use common::{Piest, json};
+use piest::Kernel;
+use piest::sampler::{Design, Grid, count_design_chunk};
+use piest::stats::replicates::Replicates;
 
-fn u(v: &Value, field: &str) -> u64 {
-    v[field]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{field} in {v}"))
-}
-
-fn f(v: &Value, field: &str) -> f64 {
-    v[field]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{field} in {v}"))
+/// The replicate sums of chunks `0..chunks` of `4^k` trials for `seed`, from the sampler.
+fn replicates(seed: u64, k: u32, chunks: u64) -> Replicates {
+    let g = Grid::new(k).expect("a grid");
+    let mut r = Replicates::EMPTY;
+    for c in 0..chunks {
+        r.push(count_design_chunk(
+            Kernel::Scalar,
+            Design::Stratified(g),
+            seed,
+            c,
+            g.trials(),
+        ));
+    }
+    r
 }
 
 #[test]
-fn every_run_is_the_estimate_of_its_method_trials_and_chunk_size() {
-    let env = Piest::new();
-    let (v, _) = env.json(&["methods", "-n", "1e5", "--seed", "3", "-w", "2"]);
-    let points = v["points"].as_array().expect("points");
-    let methods: Vec<(&str, u64)> = points
-        .iter()
-        .map(|p| (p["method"].as_str().unwrap(), u(p, "requested_trials")))
-        .collect();
+fn a_stratified_run_is_the_library_sum_of_its_chunks_with_a_t_interval() {
+    let v = json(&[
+        "--method",
+        "stratified",
+        "-n",
+        "24e4",
+        "--chunk-size",
+        "4096",
+        "--seed",
+        "3",
+    ]);
+    // 240,000 trials rounded up to 59 chunks of 4^6.
+    let r = replicates(3, 6, 59);
+    assert_eq!(v["trials"], 59 * 4096);
+    assert_eq!(v["requested_trials"], 240_000);
+    assert_eq!(v["chunks"], 59);
+    assert_eq!(v["chunk_size"], 4096);
+    assert_eq!(v["inside"], r.inside);
+    assert_eq!(v["method"], "stratified");
+    assert_eq!(v["algorithm"], piest::sampler::STRATIFIED_ALGORITHM);
+    assert_eq!(v["ci_method"], "student-t");
+    let s = r.summary(Grid::new(6).unwrap()).unwrap();
+    assert_eq!(v["pi"].as_f64(), Some(s.pi));
+    assert_eq!(v["std_error"].as_f64(), Some(s.std_error));
+    assert_eq!(v["ci95_half_width"].as_f64(), Some(s.half_width));
+    assert_eq!(v["ci95"][0].as_f64(), Some(s.interval[0]));
+    assert_eq!(v["ci95"][1].as_f64(), Some(s.interval[1]));
+}
+
+#[test]
+fn one_chunk_gives_the_hoeffding_bound_and_plain_is_the_default() {
+    let v = json(&["--method", "stratified", "-n", "256", "--chunk-size", "256"]);
     assert_eq!(
-        methods,
-        [
-            ("plain", 10_000),
-            ("stratified", 10_000),
-            ("plain", 30_000),
-            ("stratified", 30_000),
-            ("plain", 100_000),
-            ("stratified", 100_000),
-        ]
+        (v["chunks"].as_u64(), v["ci_method"].as_str()),
+        (Some(1), Some("hoeffding"))
     );
-    for p in points {
-        let method = p["method"].as_str().unwrap();
-        let (trials, chunk) = (u(p, "trials").to_string(), u(p, "chunk_size").to_string());
-        let (e, _) = Piest::new().json(&[
-            "--method",
-            method,
-            "-n",
-            &trials,
-            "--chunk-size",
-            &chunk,
-            "--seed",
-            "3",
-            "--no-cache",
-        ]);
-        assert_eq!(f(p, "pi"), f(&e, "pi"), "{p}");
-        assert_eq!(f(p, "ci95_half_width"), f(&e, "ci95_half_width"), "{p}");
-        assert_eq!(p["ci_method"], e["ci_method"], "{p}");
-        assert_eq!(u(p, "chunks"), u(&e, "chunks"), "{p}");
-        if method == "stratified" {
-            // The chunk size of a run of that many trials: the largest 4^k leaving 20 chunks.
-            let n = u(p, "requested_trials");
-            let c = u(p, "chunk_size");
-            assert!(c.is_power_of_two() && c.trailing_zeros() % 2 == 0, "{p}");
-            assert!(20 * c <= n && 20 * 4 * c > n, "{p}");
-            assert_eq!(p["ci_method"], "student-t", "{p}");
-        } else {
-            assert_eq!(u(p, "trials"), u(p, "requested_trials"));
+    assert!(v.get("requested_trials").is_none());
+    let plain = json(&["-n", "1e5"]);
+    assert_eq!(plain["method"], "plain");
+    assert_eq!(plain["ci_method"], "wilson");
+    let named = json(&["-n", "1e5", "--method", "plain"]);
+    assert_eq!(
+        (&plain["inside"], &plain["ci95"]),
+        (&named["inside"], &named["ci95"])
+    );
+}
+
+#[test]
+fn stratified_counts_are_the_same_on_any_worker_count_and_kernel() {
+    let env = Piest::new();
+    let mut seen = Vec::new();
+    for kernel in Kernel::available() {
+        for workers in ["1", "2", "3"] {
+            let out = env
+                .cmd()
+                .env("PIEST_KERNEL", kernel.name())
+                .args([
+                    "--method",
+                    "stratified",
+                    "-n",
+                    "3e6",
+                    "--chunk-size",
+                    "65536",
+                ])
+                .args(["--workers", workers, "--json", "--no-cache"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            seen.push((v["inside"].clone(), v["std_error"].clone()));
         }
     }
-    let fits = v["fits"].as_array().expect("fits");
-    assert_eq!(fits.len(), 2, "{v}");
-    // A repeat reads every chunk from the cache and gives the same numbers.
-    let (again, _) = env.json(&["methods", "-n", "1e5", "--seed", "3", "-w", "1"]);
-    for (a, b) in points.iter().zip(again["points"].as_array().unwrap()) {
-        assert_eq!(u(b, "cached_chunks"), u(b, "chunks"), "{b}");
-        assert_eq!(
-            (f(a, "pi"), f(a, "abs_error")),
-            (f(b, "pi"), f(b, "abs_error"))
-        );
-    }
-    assert!(again["cache"]["hits"].as_u64().unwrap() > 0);
-    let (cold, _) = env.json(&["methods", "-n", "3e4", "--no-cache"]);
-    assert!(cold["cache"].is_null());
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+    assert_eq!(seen[0].0, replicates(0, 8, 46).inside);
 }
 
 #[test]
-fn the_table_csv_and_plot_show_both_methods() {
-    let env = Piest::new();
-    let plot = env.dir.path().join("methods.svg");
-    let out = env
-        .cmd()
-        .args(["methods", "-n", "3e5", "--plot"])
-        .arg(&plot)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let table = String::from_utf8(out.stdout).unwrap();
-    for needle in ["plain ±95%", "stratified ±95%", "300,000", "falls as n^"] {
-        assert!(table.contains(needle), "{needle}: {table}");
-    }
-    let svg = std::fs::read_to_string(&plot).expect("the plot");
-    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
-    let texts: Vec<&str> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
-    for needle in [
-        "plain: 95% half-width",
-        "stratified: 95% half-width",
-        "plain: actual error |π̂ − π|",
-        "stratified: actual error |π̂ − π|",
-        "guide: ∝ n^-1/2",
-        "guide: ∝ n^-3/4",
-        "trials n (log scale)",
-        "error of π̂ (log scale)",
-        "1e5",
-    ] {
-        assert!(
-            texts.iter().any(|t| t.starts_with(needle)),
-            "{needle}: {texts:?}"
-        );
-    }
-    let circles = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("circle"))
-        .count();
-    // 2 methods × 4 counts × (half-width, error), and 2 legend marks.
-    assert_eq!(circles, 18);
-
-    let out = env
-        .cmd()
-        .args(["methods", "-n", "3e4", "--csv"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let csv = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 1 + 4, "{csv}");
-    assert!(lines[0].starts_with("method,requested_trials,trials,chunk_size,chunks,pi,"));
-    assert!(lines[2].starts_with("stratified,10000,"), "{csv}");
-}
-
-#[test]
-fn bad_input_is_a_usage_error_and_every_flag_has_an_example() {
-    assert_usage_errors(
-        &["methods"],
-        &[
-            (&["-n", "0"], "at least 1"),
-            (&["-n", "abc"], "not a number"),
-            (&["--json", "--csv"], "cannot be used with"),
-            (&["--plot", "m.png"], ".svg"),
-            (&["--plot", "/no/such/dir/m.svg"], "does not exist"),
-            (&["-w", "0"], "--workers"),
-        ],
-    );
-    assert_help_examples(
-        &["methods"],
-        &[
-            "--trials",
-            "--seed",
-            "--workers",
-            "--json",
-            "--csv",
-            "--plot",
-            "--cache-dir",
-            "--no-cache",
-            "--refresh",
-        ],
+fn the_chunk_size_comes_from_the_trials_when_not_given() {
+    // The largest 4^k leaving at least 20 chunks: 1e8 / 20 = 5e6 → 4^11 = 4,194,304.
+    let v = json(&["--method", "stratified", "-n", "1e8", "--no-cache"]);
+    assert_eq!(v["chunk_size"], 1u64 << 22);
+    assert_eq!(v["chunks"], 24);
+    assert_eq!(v["trials"], 24u64 << 22);
+    let small = json(&["--method", "stratified", "-n", "1000"]);
+    // 1000 / 20 = 50 → 4^2 = 16, and 1000 = 62.5 chunks → 63.
+    assert_eq!(
+        (small["chunk_size"].as_u64(), small["chunks"].as_u64()),
+        (Some(16), Some(63))
     );
 }
 
-#[cfg(unix)]
 #[test]
-fn ctrl_c_stops_the_comparison_promptly() {
-    use std::os::unix::process::ExitStatusExt;
-    let env = Piest::new();
-    // Busy once the first run's pool (one worker beside the main thread) exists.
-    let out = interrupt(
-        &env,
-        &["methods", "-n", "1e13", "-w", "1"],
-        Busy::Threads(2),
-        "INT",
-    );
-    assert_eq!(out.status.signal(), Some(libc::SIGINT));
-    assert!(out.stdout.is_empty());
-    assert_eq!(out.stderr.trim(), "piest: interrupted");
-    // Generous: a loaded machine; the run itself would take hours.
-    assert!(
-        out.took < std::time::Duration::from_secs(10),
-        "took {:?}",
-        out.took
-    );
+fn bad_methods_and_chunk_sizes_are_usage_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--method", "jittered"],
+            "unknown method 'jittered': expected plain, stratified",
+        ),
+        (&["--method", ""], "expected plain, stratified"),
+        (
+            &["--method", "stratified", "--chunk-size", "1e6"],
+            "4^10 = 1,048,576",
+        ),
+        (
+            &["--method", "stratified", "--chunk-size", "1e6"],
+            "4^9 = 262,144",
+        ),
+        (
+            &["--method", "stratified", "--chunk-size", "2"],
+            "the smallest is 4^1 = 4",
+        ),
+        (
+            &[
+                "--method",
+                "stratified",
+                "--max-time",
+                "1s",
+                "-n",
+                "100",
+                "--chunk-size",
+                "256",
+            ],
+            "less than one stratified chunk",
+        ),
+    ];
+    common::assert_usage_errors(&[], cases);
 }

@@ -44,6 +44,7 @@ fn intervals_at_the_rules_stop_cover_pi_at_the_nominal_rate() {
             seed,
             workers: NonZeroUsize::new(2).unwrap(),
             kernel: Kernel::best(),
+            method: piest::sampler::Method::Plain,
         };
         let clock = MonotonicClock::new();
         let out = run_until(

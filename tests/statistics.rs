@@ -64,6 +64,7 @@ fn piest_run(seed: u64) -> (u64, u64) {
         seed,
         workers: NonZeroUsize::new(2).unwrap(),
         kernel: Kernel::best(),
+        method: piest::sampler::Method::Plain,
     };
     let tally = runner::run_all(&spec, None, &Silent, &AtomicBool::new(false)).unwrap();
     (tally.inside(), TRIALS)

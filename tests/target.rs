@@ -398,6 +398,22 @@ fn stratified_darts_are_one_whole_chunk_with_its_grid() {
         let seed_n: u64 = seed.parse().unwrap();
         let expected = count_design_chunk(Kernel::Scalar, design, seed_n, 0, grid.trials());
         assert_eq!(inside, expected, "-n {n} --seed {seed}");
+        // The estimate of that one chunk counts the same darts inside.
+        let size = grid.trials().to_string();
+        let estimate = Piest::new()
+            .json(&[
+                "--method",
+                "stratified",
+                "-n",
+                &size,
+                "--chunk-size",
+                &size,
+                "--seed",
+                seed,
+                "--no-cache",
+            ])
+            .0;
+        assert_eq!(inside, u(&estimate, "inside"), "-n {n} --seed {seed}");
         let grid_text = format!("{cells} × {cells} grid");
         assert!(texts.iter().any(|t| t.contains(&grid_text)), "{texts:?}");
         let rounded = n.parse::<u64>().unwrap() != grid.trials();

@@ -111,6 +111,7 @@ fn estimate(
         seed,
         workers,
         kernel,
+        method: piest::sampler::Method::Plain,
     };
     let mut warnings = Vec::new();
     let session = if cache {
@@ -195,6 +196,7 @@ fn count(
         seed: convert::seed(&seed)?.0,
         workers: convert::workers(&workers)?,
         kernel: convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?,
+        method: piest::sampler::Method::Plain,
     };
     let chunks = match shard.as_ref().map(convert::shard).transpose()? {
         Some(s) => spec.plan.shard(s.index, s.count).map_err(library_error)?,
@@ -257,6 +259,7 @@ fn scale(
         plan: plan(trials, chunk_size.as_ref())?,
         seed: convert::seed(&seed)?.0,
         kernel: convert::kernel(std::env::var("PIEST_KERNEL").ok().as_deref())?,
+        method: piest::sampler::Method::Plain,
         workers,
         runs,
         warmup,

@@ -31,6 +31,9 @@ const HANDOFF_CHECK: u64 = 256;
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct BlockCount {
     pub inside: u64,
+    /// `Σc²` of the computed chunks (the runner keeps it for stratified runs only, which the
+    /// cache never answers).
+    pub inside_squares: u128,
     pub sources: SourceCounts,
 }
 
@@ -38,6 +41,7 @@ impl BlockCount {
     pub fn add(self, other: BlockCount) -> BlockCount {
         BlockCount {
             inside: self.inside + other.inside,
+            inside_squares: self.inside_squares + other.inside_squares,
             sources: self.sources + other.sources,
         }
     }
@@ -133,6 +137,7 @@ pub(super) fn run(
 fn computed(inside: u64, trials: u64) -> BlockCount {
     BlockCount {
         inside,
+        inside_squares: u128::from(inside) * u128::from(inside),
         sources: SourceCounts::computed(trials),
     }
 }
@@ -149,6 +154,7 @@ impl Sums {
     fn counted(&self) -> BlockCount {
         BlockCount {
             inside: self.inside.load(Ordering::Relaxed),
+            inside_squares: 0,
             sources: SourceCounts {
                 cached_chunks: 0,
                 computed_chunks: self.chunks.load(Ordering::Relaxed),

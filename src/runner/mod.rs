@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Chunk, Plan};
-use crate::sampler::{Design, Kernel, LANES, LaneStates};
+use crate::sampler::{Design, Kernel, LANES, LaneStates, Method};
 use crate::tally::{SourceCounts, Tally, TallyKey};
 
 mod block;
@@ -46,12 +46,28 @@ pub struct RunSpec {
     pub workers: NonZeroUsize,
     /// The kernel that counts trials (all give identical counts).
     pub kernel: Kernel,
+    /// How a chunk's words become points: plain, or stratified (chunks of `4^k` trials, whole
+    /// chunks only).
+    pub method: Method,
 }
 
 impl RunSpec {
-    /// The key of every tally of this run.
+    /// The key of every tally of this run: its method's algorithm, seed and chunk size.
     pub fn key(&self) -> TallyKey {
-        TallyKey::new(self.seed, self.plan.chunk_size())
+        TallyKey::of_method(self.method, self.seed, self.plan.chunk_size())
+    }
+
+    /// What the kernels count: the method with the grid the chunk size fixes. Refuses a
+    /// stratified chunk size that is not `4^k` and stratified trials that are not whole chunks.
+    pub fn design(&self) -> Result<Design, Error> {
+        let design = self.method.design(self.plan.chunk_size())?;
+        if self.method == Method::Stratified && self.plan.full_chunks() != self.plan.chunks() {
+            return Err(Error::PartialChunk {
+                trials: self.plan.trials(),
+                chunk_size: self.plan.chunk_size(),
+            });
+        }
+        Ok(design)
     }
 }
 
@@ -113,6 +129,10 @@ pub fn run(
             plan_chunks: spec.plan.chunks(),
         });
     }
+    spec.design()?;
+    // Stratified chunks are replicates whose squared counts the cache does not keep: they are
+    // always computed.
+    let cache = cache.filter(|_| spec.method == Method::Plain);
     let start = Instant::now();
     let pool = pool(spec.workers)?;
     let per_block = spec.plan.block_chunks();
@@ -134,7 +154,11 @@ pub fn run(
             })
             .try_reduce(block::BlockCount::default, |a, b| Ok(a.add(b)))
     })?;
-    let mut tally = Tally::of_counted(spec.key(), &spec.plan, chunks, counted.inside);
+    let squares = match spec.method {
+        Method::Plain => 0,
+        Method::Stratified => counted.inside_squares,
+    };
+    let mut tally = Tally::of_counted(spec.key(), &spec.plan, chunks, counted.inside, squares);
     tally.sources = counted.sources;
     tally.elapsed = start.elapsed();
     Ok(tally)
@@ -209,6 +233,7 @@ fn compute_chunk(
 ) -> Result<u64, Error> {
     let began = Instant::now();
     let chunk = spec.plan.chunk(index);
+    let design = spec.design()?;
     let mut states = LaneStates::for_chunk(spec.seed, chunk.index);
     let mut inside = 0;
     let mut left = chunk.trials;
@@ -219,7 +244,7 @@ fn compute_chunk(
         let n = left.min(SLICE_TRIALS);
         inside += spec
             .kernel
-            .count(Design::Plain, &mut states, chunk.trials - left, n);
+            .count(design, &mut states, chunk.trials - left, n);
         observer.trials_done(n);
         left -= n;
     }
@@ -268,6 +293,7 @@ pub(crate) mod tests {
             seed,
             workers: NonZeroUsize::new(workers).unwrap(),
             kernel: Kernel::best(),
+            method: Method::Plain,
         }
     }
 
@@ -289,6 +315,74 @@ pub(crate) mod tests {
             assert!(got.covers(&plan));
             assert_eq!(got.sources.computed_trials, 1_000_003);
         }
+    }
+
+    /// A stratified spec with the best kernel.
+    pub(crate) fn stratified(chunks: u64, k: u32, seed: u64, workers: usize) -> RunSpec {
+        let n = 1u64 << (2 * k);
+        RunSpec {
+            method: Method::Stratified,
+            ..spec(chunks * n, n, seed, workers)
+        }
+    }
+
+    #[test]
+    fn stratified_runs_count_whole_chunks_and_their_squares_for_any_worker_count() {
+        use crate::sampler::{Grid, count_design_chunk};
+        use crate::stats::replicates::Replicates;
+        let grid = Grid::new(9).unwrap();
+        let design = Design::Stratified(grid);
+        let mut expected = Replicates::EMPTY;
+        for chunk in 0..37 {
+            expected.push(count_design_chunk(
+                Kernel::Scalar,
+                design,
+                5,
+                chunk,
+                grid.trials(),
+            ));
+        }
+        for workers in [1, 2, 3] {
+            let got = whole(&stratified(37, 9, 5, workers));
+            assert_eq!(got.replicates(), expected, "workers = {workers}");
+            assert_eq!(got.key().method(), Some(Method::Stratified));
+            assert_eq!(got.key().algorithm, crate::sampler::STRATIFIED_ALGORITHM);
+        }
+        // Chunks longer than a slice are counted in slices, each knowing its cells.
+        let big = Grid::new(10).unwrap();
+        let one = whole(&stratified(2, 10, 5, 2));
+        let by_hand: u64 = (0..2)
+            .map(|c| {
+                count_design_chunk(Kernel::Scalar, Design::Stratified(big), 5, c, big.trials())
+            })
+            .sum();
+        assert!(big.trials() > SLICE_TRIALS);
+        assert_eq!(one.inside(), by_hand);
+        // Plain runs of the same chunks count something else, and keep no squares.
+        let plain = whole(&spec(37 << 18, 1 << 18, 5, 2));
+        assert_ne!(plain.inside(), expected.inside);
+        assert_eq!(plain.inside_squares(), 0);
+    }
+
+    #[test]
+    fn stratified_runs_refuse_partial_chunks_and_other_sizes() {
+        let cancel = AtomicBool::new(false);
+        let partial = RunSpec {
+            method: Method::Stratified,
+            ..spec(1000, 256, 0, 1)
+        };
+        assert!(matches!(
+            run_all(&partial, None, &Silent, &cancel),
+            Err(Error::PartialChunk { .. })
+        ));
+        let odd = RunSpec {
+            method: Method::Stratified,
+            ..spec(1000, 100, 0, 1)
+        };
+        assert!(matches!(
+            run_all(&odd, None, &Silent, &cancel),
+            Err(Error::ChunkSize(_))
+        ));
     }
 
     #[test]

@@ -38,7 +38,7 @@ use super::{ChunkEvent, Observer, RunSpec};
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::plan::{Plan, cache_cell_chunks};
-use crate::sampler::{Design, LANES, LaneStates};
+use crate::sampler::{Design, LANES, LaneStates, Method};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
 use crate::stats::stopping::StoppingRule;
 use crate::tally::{SourceCounts, Tally};
@@ -136,6 +136,7 @@ pub fn run_until(
     cancel: &AtomicBool,
     clock: &dyn Clock,
 ) -> Result<Outcome, Error> {
+    spec.design()?;
     let first = first_chunk_points(spec);
     if limits.is_fixed() {
         return run_fixed(spec, first, cache, observer, cancel);
@@ -147,6 +148,10 @@ pub fn run_until(
 /// values below its end (rounded up to whole rounds of lanes, at most
 /// [`FIRST_CHUNK_POINTS_LIMIT`] trials), counted in pieces with the run's kernel.
 fn first_chunk_points(spec: &RunSpec) -> Vec<(u64, u64)> {
+    // A part of a stratified chunk is biased: only whole chunks make points.
+    if spec.method != Method::Plain {
+        return Vec::new();
+    }
     let chunk = spec.plan.chunk(0);
     let lanes = LANES as u64;
     let mut states = LaneStates::for_chunk(spec.seed, 0);

@@ -331,6 +331,7 @@ mod tests {
                 plan: Plan::new(chunks * 1000, 1000).unwrap(),
                 seed: 0,
                 kernel: Kernel::Scalar,
+                method: crate::sampler::Method::Plain,
                 workers: rows.iter().map(|r| nz(r.0)).collect(),
                 runs,
                 warmup: 1,

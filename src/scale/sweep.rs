@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::plan::Plan;
 use crate::runner::{self, Observer, RunSpec, Silent};
-use crate::sampler::Kernel;
+use crate::sampler::{Kernel, Method};
 
 /// What to sweep.
 #[derive(Clone, Debug)]
@@ -26,6 +26,8 @@ pub struct SweepSpec {
     pub seed: u64,
     /// The kernel every run uses.
     pub kernel: Kernel,
+    /// The sampling method every run uses.
+    pub method: Method,
     /// Worker counts to time, in the order of the report's rows.
     pub workers: Vec<NonZeroUsize>,
     /// Timed runs per worker count (at least 1).
@@ -42,6 +44,7 @@ impl SweepSpec {
             seed: self.seed,
             workers,
             kernel: self.kernel,
+            method: self.method,
         }
     }
 
@@ -231,6 +234,7 @@ mod tests {
             plan: Plan::new(1000, 100).unwrap(),
             seed: 1,
             kernel: Kernel::Scalar,
+            method: Method::Plain,
             workers: workers(list),
             runs,
             warmup,

@@ -157,6 +157,9 @@ pub struct PrefixCounts {
     pub trials: u64,
     /// Trials inside the quarter circle.
     pub inside: u64,
+    /// `Σc²` over the chunks pushed one by one (what a stratified run's spread comes from; a
+    /// span pushed by its total adds nothing, so it counts only where no span is pushed).
+    pub inside_squares: u128,
 }
 
 impl PrefixCounts {
@@ -165,6 +168,7 @@ impl PrefixCounts {
         self.chunks += 1;
         self.trials += trials;
         self.inside += inside;
+        self.inside_squares += u128::from(inside) * u128::from(inside);
     }
 
     /// Appends `chunks` chunks known only by their total counts (a cached span).

@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use piest::plan::DEFAULT_CHUNK_SIZE;
+use piest::sampler::Method;
 
 pub mod parse;
 
 pub use parse::{ShardArg, WorkerList};
 use parse::{
-    parse_chunk_range, parse_darts, parse_runs, parse_shard, parse_target_error, parse_warmup,
-    parse_worker_list, plot_path,
+    parse_chunk_range, parse_darts, parse_method, parse_runs, parse_shard, parse_target_error,
+    parse_warmup, parse_worker_list, plot_path,
 };
 pub use piest::values::Seed;
 use piest::values::{age, count, duration, fraction, seed, size, whole, workers};
@@ -109,6 +110,21 @@ pub struct RunArgs {
     /// The chunk size.
     #[command(flatten)]
     pub chunk: ChunkArgs,
+
+    /// The sampling method.
+    #[command(flatten)]
+    pub method: MethodArgs,
+}
+
+/// `--method`, shared by every command that counts darts.
+#[derive(Debug, Args)]
+pub struct MethodArgs {
+    /// How darts are thrown: `plain` (each anywhere in the square) or `stratified` (one per cell
+    /// of a K×K grid, chunks of 4^k trials, only whole chunks; the interval comes from the
+    /// spread between chunks). Part of what determines the answer (default plain)
+    /// [example: --method stratified]
+    #[arg(long, value_name = "plain|stratified", default_value = "plain", value_parser = parse_method)]
+    pub method: Method,
 }
 
 /// `--seed`, shared by every command that draws random streams.
@@ -125,10 +141,19 @@ pub struct SeedArgs {
 #[derive(Debug, Args)]
 pub struct ChunkArgs {
     /// Trials per chunk, the unit of parallel work and of random streams (default 4194304 =
-    /// 2^22). Part of what determines the answer (and which darts or words come first); a run
-    /// cannot keep more workers busy than it has chunks [example: --chunk-size 1e6]
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHUNK_SIZE, value_parser = count, allow_hyphen_values = true)]
-    pub chunk_size: u64,
+    /// 2^22; with --method stratified a power of four, 4^1 to 4^16, chosen by default from
+    /// --trials or --target-error). Part of what determines the answer (and which darts or
+    /// words come first); a run cannot keep more workers busy than it has chunks
+    /// [example: --chunk-size 1e6]
+    #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
+    pub chunk_size: Option<u64>,
+}
+
+impl ChunkArgs {
+    /// The chunk size given, else the default ([`DEFAULT_CHUNK_SIZE`]).
+    pub fn size(&self) -> u64 {
+        self.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE)
+    }
 }
 
 /// Options of an estimate.
@@ -344,11 +369,10 @@ pub struct DartsArgs {
     #[command(flatten)]
     pub chunk: ChunkArgs,
 
-    /// How darts are thrown: `plain` (anywhere in the square) or `stratified` (one chunk of N
-    /// rounded up to 4^k, at most 4^8 = 65536, one dart in each cell of its 2^k × 2^k grid)
-    /// [example: --method stratified]
-    #[arg(long, value_name = "METHOD", default_value = "plain")]
-    pub method: piest::sampler::Method,
+    /// The sampling method: stratified darts are one chunk of N rounded up to 4^k (at most
+    /// 4^8 = 65536), one dart in each cell of its 2^k × 2^k grid.
+    #[command(flatten)]
+    pub method: MethodArgs,
 
     /// The SVG file to draw (required) [example: --plot darts.svg]
     #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
@@ -575,7 +599,8 @@ mod tests {
         for run in [&estimate.estimate.run, &scale.run] {
             assert_eq!(run.trials, Some(2_500_000_000));
             assert_eq!(run.seed.seed, Seed::Fixed(7));
-            assert_eq!(run.chunk.chunk_size, 1_000_000);
+            assert_eq!(run.chunk.chunk_size, Some(1_000_000));
+            assert_eq!(run.method.method, Method::Plain);
         }
     }
 }

@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use piest::part::ShardId;
+use piest::plan::DEFAULT_CHUNK_SIZE;
 use piest::runner::{Limits, RunSpec};
+use piest::sampler::{Grid, Method};
 use piest::scale::SweepSpec;
 use piest::scheduler::{Launch, shard_from_env};
 use piest::stats::stopping::StoppingRule;
+use piest::stats::strata;
 use piest::{Kernel, Plan};
 
 use crate::cli::parse::MAX_WORKERS;
@@ -198,6 +201,9 @@ pub struct Config {
     pub limits: Limits,
     /// Whether `--trials` was given: with a target or a budget it is a cap, else there is none.
     pub capped: bool,
+    /// `--trials` as given, when the plan counts another number (a stratified run rounds it
+    /// up to whole chunks).
+    pub requested_trials: Option<u64>,
     /// Where to draw the convergence plot, if anywhere.
     pub plot: Option<PathBuf>,
 }
@@ -226,13 +232,27 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         max_time: args.max_time,
     };
     let open_ended = !limits.is_fixed() && args.run.trials.is_none();
-    let trials = if open_ended {
-        u64::MAX
-    } else {
-        args.run.trials.unwrap_or(DEFAULT_TRIALS)
+    let method = args.run.method.method;
+    let (plan, requested_trials) = match method {
+        Method::Plain => {
+            let trials = if open_ended {
+                u64::MAX
+            } else {
+                args.run.trials.unwrap_or(DEFAULT_TRIALS)
+            };
+            let plan =
+                Plan::new(trials, args.run.chunk.size()).map_err(|e| UsageError(e.to_string()))?;
+            (plan, None)
+        }
+        Method::Stratified => stratified_plan(&args.run, args.target_error, !limits.is_fixed())?,
     };
-    let plan =
-        Plan::new(trials, args.run.chunk.chunk_size).map_err(|e| UsageError(e.to_string()))?;
+    if method == Method::Stratified && args.target_error.is_some() {
+        return Err(UsageError(
+            "--target-error with --method stratified is not supported yet: give --trials or \
+             --max-time"
+                .into(),
+        ));
+    }
     let plot = args
         .plot
         .as_deref()
@@ -240,6 +260,12 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         .transpose()?;
     let launch = Launch::from_env(&|name| env.scheduler_var(name));
     let mode = mode(args.shard, &launch, env)?;
+    if method == Method::Stratified && mode != Mode::Whole {
+        return Err(UsageError(
+            "--method stratified cannot run as shards or MPI ranks yet: run it in one process"
+                .into(),
+        ));
+    }
     if mode == Mode::Mpi && !limits.is_fixed() {
         // Each rank would stop on its own data or clock: the answer would depend on the ranks.
         return Err(UsageError(
@@ -274,6 +300,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
             seed,
             workers,
             kernel: kernel_from_env(env.kernel.as_deref())?,
+            method,
         },
         format,
         verbose: args.verbose,
@@ -283,6 +310,7 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         mode,
         limits,
         capped: args.run.trials.is_some(),
+        requested_trials,
         plot,
     })
 }
@@ -343,9 +371,8 @@ pub struct DartsConfig {
 
 /// Builds the [`DartsConfig`] of `piest darts`.
 pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageError> {
-    let plan =
-        Plan::new(args.trials, args.chunk.chunk_size).map_err(|e| UsageError(e.to_string()))?;
-    if args.method == piest::sampler::Method::Stratified {
+    let plan = Plan::new(args.trials, args.chunk.size()).map_err(|e| UsageError(e.to_string()))?;
+    if args.method.method == piest::sampler::Method::Stratified {
         let max = piest::darts::MAX_STRATIFIED_K;
         if piest::darts::stratified_grid(args.trials).is_none() {
             return Err(UsageError(format!(
@@ -354,7 +381,7 @@ pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageErr
                 args.trials
             )));
         }
-        if args.chunk.chunk_size != piest::plan::DEFAULT_CHUNK_SIZE {
+        if args.chunk.chunk_size.is_some() {
             return Err(UsageError(
                 "--chunk-size is for plain darts: stratified darts are one chunk of -n rounded \
                  up to 4^k"
@@ -369,7 +396,7 @@ pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageErr
     let (seed, random_seed) = resolve_seed(args.seed.seed);
     Ok(DartsConfig {
         plan,
-        method: args.method,
+        method: args.method.method,
         seed,
         random_seed,
         plot,
@@ -464,7 +491,11 @@ pub struct ScaleConfig {
 /// Builds the sweep's [`ScaleConfig`]; a `--plot` path whose directory does not exist is
 /// refused now, not after the sweep.
 pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageError> {
-    let plan = plan(&args.run)?;
+    let method = args.run.method.method;
+    let plan = match method {
+        Method::Plain => plan(&args.run)?,
+        Method::Stratified => stratified_plan(&args.run, None, false)?.0,
+    };
     let cores = default_workers();
     let plot = args
         .plot
@@ -486,6 +517,7 @@ pub fn scale_config(args: &ScaleArgs, env: &Env) -> Result<ScaleConfig, UsageErr
             plan,
             seed,
             kernel: kernel_from_env(env.kernel.as_deref())?,
+            method,
             workers: worker_counts(args.workers.as_ref(), cores),
             runs: args.runs,
             warmup: args.warmup,
@@ -562,9 +594,54 @@ pub fn plot_path(path: &Path, env: &Env) -> Result<PathBuf, UsageError> {
     }
 }
 
+/// The plan of a stratified run and, if it differs from the plan's trials, the `--trials` asked
+/// for. The chunk size is `--chunk-size`, which must be `4^k`, else chosen by the documented
+/// rules ([`strata`]): from the target `target` if there is one, else from `--trials` (or the
+/// default trials); a run without either that grows (`--max-time` alone) takes 4^11 = 2^22, the
+/// plain default. A fixed run's trials are rounded up to whole chunks; a growing run's cap
+/// (`grows`) down, to the last whole chunk within it.
+fn stratified_plan(
+    run: &RunArgs,
+    target: Option<f64>,
+    grows: bool,
+) -> Result<(Plan, Option<u64>), UsageError> {
+    let grid = match (run.chunk.chunk_size, target, run.trials) {
+        (Some(size), _, _) => Grid::for_chunk_size(size)
+            .map_err(|e| UsageError(format!("invalid --chunk-size: {e}")))?,
+        (None, Some(target), _) => strata::grid_for_target(target),
+        (None, None, Some(trials)) => strata::grid_for_trials(trials),
+        (None, None, None) if grows => strata::grid_for_trials(20 * DEFAULT_CHUNK_SIZE),
+        (None, None, None) => strata::grid_for_trials(DEFAULT_TRIALS),
+    };
+    let n = grid.trials();
+    let (chunks, requested) = match (grows, run.trials) {
+        (true, None) => (u64::MAX / n, None),
+        (true, Some(cap)) => (strata::chunks_within(cap, grid), None),
+        (false, trials) => {
+            let requested = trials.unwrap_or(DEFAULT_TRIALS);
+            (strata::whole_chunks(requested, grid), Some(requested))
+        }
+    };
+    if chunks == 0 {
+        return Err(UsageError(format!(
+            "--trials {} is less than one stratified chunk of {n} trials ({grid}): give at least \
+             {n}, or a smaller --chunk-size",
+            run.trials.unwrap_or_default()
+        )));
+    }
+    let trials = chunks.checked_mul(n).ok_or_else(|| {
+        UsageError(format!(
+            "--trials {} rounded up to whole chunks of {n} does not fit in 64 bits",
+            run.trials.unwrap_or_default()
+        ))
+    })?;
+    let plan = Plan::new(trials, n).map_err(|e| UsageError(e.to_string()))?;
+    Ok((plan, requested.filter(|&r| r != trials)))
+}
+
 /// The chunk plan of `--trials` and `--chunk-size`.
 fn plan(run: &RunArgs) -> Result<Plan, UsageError> {
-    Plan::new(run.trials.unwrap_or(DEFAULT_TRIALS), run.chunk.chunk_size)
+    Plan::new(run.trials.unwrap_or(DEFAULT_TRIALS), run.chunk.size())
         .map_err(|e| UsageError(e.to_string()))
 }
 

@@ -13,6 +13,7 @@ use crate::Error;
 use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
 use crate::plan::{Chunk, cache_cell_chunks};
 use crate::runner::{ChunkEvent, ChunkSource, Observer, RunSpec};
+use crate::sampler::Method;
 use crate::stats::convergence::SeriesBuilder;
 use crate::stats::stopping::{PrefixCounts, StoppingRule, half_width_at};
 use crate::tally::{SourceCounts, Tally};
@@ -145,7 +146,8 @@ impl<'a> Grower<'a> {
         Grower {
             spec,
             rule: limits.target,
-            cache,
+            // Stratified chunks are replicates whose squared counts the cache does not keep.
+            cache: cache.filter(|_| spec.method == Method::Plain),
             inner,
             cancel,
             clock,
@@ -205,6 +207,10 @@ impl<'a> Grower<'a> {
             &self.spec.plan,
             0..prefix.chunks,
             prefix.inside,
+            match self.spec.method {
+                Method::Plain => 0,
+                Method::Stratified => prefix.inside_squares,
+            },
         );
         tally.sources = state.sources;
         tally.elapsed = elapsed;

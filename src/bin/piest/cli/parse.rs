@@ -161,6 +161,11 @@ pub fn parse_target_error(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// `--method`: a method's name ([`piest::sampler::Method::from_name`]).
+pub fn parse_method(text: &str) -> Result<piest::sampler::Method, String> {
+    piest::sampler::Method::from_name(text).map_err(|e| e.to_string())
+}
+
 /// Most darts `piest darts` draws: 100,000 `<circle>` elements make an SVG of about 10 MB.
 pub const MAX_DARTS: u64 = 100_000;
 

@@ -125,7 +125,8 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
             kernel,
         ),
     }
-    .with_cache(summary);
+    .with_cache(summary)
+    .with_requested_trials(config.requested_trials);
     let text = match (&counted, config.format) {
         (Counted::OtherRank, _) => return Ok(()),
         (Counted::Whole(_), Format::Human) => output::estimate::human(&report),

@@ -14,7 +14,7 @@ pub fn run(args: &StreamArgs, cancel: &AtomicBool) -> anyhow::Result<()> {
     let words = Words {
         seed: args.seed,
         chunks: args.chunks.clone(),
-        chunk_size: args.chunk.chunk_size,
+        chunk_size: args.chunk.size(),
         limit: args.words,
     };
     match write(&words, out, cancel) {

@@ -83,11 +83,43 @@ pub fn human(report: &Report) -> String {
         }
     }
     out.push('\n');
+    if let Some(line) = method_line(report) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     if let Some(line) = stop_line(report) {
         out.push_str(&line);
         out.push('\n');
     }
     out
+}
+
+/// What a stratified run counted and how its interval was made, with the trials asked for if
+/// they were rounded; `None` for a plain run.
+fn method_line(report: &Report) -> Option<String> {
+    if report.method == "plain" {
+        return None;
+    }
+    let interval = match report.ci_method {
+        "student-t" => format!(
+            "Student-t interval from the spread between {} chunks",
+            HumanCount(report.chunks)
+        ),
+        "hoeffding" => "Hoeffding bound (one chunk, or no spread between chunks)".to_owned(),
+        other => format!("{other} interval"),
+    };
+    let mut line = format!(
+        "{} · whole chunks of {} trials · {interval}",
+        report.method,
+        HumanCount(report.chunk_size)
+    );
+    if let Some(requested) = report.requested_trials {
+        line.push_str(&format!(
+            " · --trials {} rounded up to whole chunks",
+            HumanCount(requested)
+        ));
+    }
+    Some(line)
 }
 
 /// What stopped a run that had a target or a budget, in words; `None` for a fixed run.

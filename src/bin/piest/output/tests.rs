@@ -28,6 +28,7 @@ fn estimate_report(cached_chunks: u64, cache: Option<CacheSummary>) -> Report {
     Report {
         pi,
         trials,
+        requested_trials: None,
         inside,
         seed: 0,
         workers: 4,
@@ -42,6 +43,7 @@ fn estimate_report(cached_chunks: u64, cache: Option<CacheSummary>) -> Report {
         elapsed_s,
         trials_per_s: trials as f64 / elapsed_s,
         algorithm: piest::ALGORITHM,
+        method: "plain",
         kernel: "avx2".into(),
         cached_chunks,
         cache,
@@ -603,6 +605,7 @@ fn sweep(rows: &[(usize, [f64; 3])], warmup: usize) -> Sweep {
             plan: Plan::new(10_000_000_000, 4_194_304).expect("a plan"),
             seed: 0,
             kernel: Kernel::Scalar,
+            method: piest::sampler::Method::Plain,
             workers: rows.iter().map(|(w, _)| nz(*w)).collect(),
             runs: 3,
             warmup,
