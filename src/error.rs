@@ -20,6 +20,16 @@ pub enum Error {
         /// Trials per chunk.
         chunk_size: u64,
     },
+    /// A precision target's rule was made for another method or chunk grid than the run's
+    /// (a caller's mistake: [`crate::stats::stopping::StoppingRule::stratified`] takes the run's
+    /// grid).
+    #[error("the stopping rule is for {rule}, but the run is {run}")]
+    RuleMismatch {
+        /// What the rule was made for.
+        rule: String,
+        /// What the run counts.
+        run: String,
+    },
     /// The worker thread pool could not be started.
     #[error("cannot start {workers} worker threads: {source}")]
     ThreadPool {

@@ -118,3 +118,66 @@ fn the_spread_between_chunks_is_the_predicted_one() {
         "{variance} against {predicted}"
     );
 }
+
+/// The same check through the runner: `--target-error` runs (2 workers) stop where the t rule
+/// does, their reports' intervals cover π within three binomial SDs of 95% or above, and on the
+/// very same seeds the negative control (normal quantile, stopping from two chunks on) fails.
+#[test]
+fn target_runs_through_the_runner_cover_pi_at_their_stop() {
+    use piest::report::Report;
+    use piest::runner::prefix::{Limits, MonotonicClock, run_until};
+    use piest::runner::{RunSpec, Silent};
+    use piest::sampler::Method;
+    use piest::stats::stopping::StoppingRule;
+    use std::num::NonZeroUsize;
+    use std::sync::atomic::AtomicBool;
+
+    const SEEDS: u64 = 300;
+    let g = grid();
+    let n = g.trials();
+    let target = 0.004;
+    let limits = Limits {
+        target: Some(StoppingRule::stratified(target, g).expect("a valid target")),
+        max_time: None,
+    };
+    let mut covered = 0;
+    let mut naive = 0;
+    for i in 0..SEEDS {
+        let seed = 10_000 + i;
+        let spec = RunSpec {
+            plan: piest::Plan::new(400 * n, n).expect("a plan"),
+            seed,
+            workers: NonZeroUsize::new(2).expect("two"),
+            kernel: Kernel::best(),
+            method: Method::Stratified,
+        };
+        let cancel = AtomicBool::new(false);
+        let out = run_until(
+            &spec,
+            &limits,
+            None,
+            &Silent,
+            &cancel,
+            &MonotonicClock::new(),
+        )
+        .expect("a run");
+        let report = Report::of_outcome(&out, &limits, 2, "best");
+        assert_eq!(report.ci_method, "student-t");
+        if (report.pi - PI).abs() <= report.ci95_half_width {
+            covered += 1;
+        }
+        let counts = chunk_counts(seed, 400);
+        let z_rule = |r: &Replicates| r.summary(g).map_or(f64::INFINITY, |s| Z95 * s.std_error);
+        if stops_covering(&counts, 2, target, z_rule) {
+            naive += 1;
+        }
+    }
+    let floor = SEEDS as f64 * 0.95 - three_sd(SEEDS);
+    println!("runner, t, floor 20: {covered}/{SEEDS} cover π at the stop (need ≥ {floor:.1})");
+    println!("z, floor 2 (negative control): {naive}/{SEEDS}");
+    assert!(covered as f64 >= floor, "{covered}/{SEEDS}");
+    assert!(
+        (naive as f64) < floor,
+        "the check must be able to fail: {naive}/{SEEDS}"
+    );
+}

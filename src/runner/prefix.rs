@@ -40,6 +40,7 @@ use crate::cache::CacheSession;
 use crate::plan::{Plan, cache_cell_chunks};
 use crate::sampler::{Design, LANES, LaneStates, Method};
 use crate::stats::convergence::{self, ConvergencePoint, SeriesBuilder};
+use crate::stats::replicates::Replicates;
 use crate::stats::stopping::StoppingRule;
 use crate::tally::{SourceCounts, Tally};
 
@@ -136,7 +137,22 @@ pub fn run_until(
     cancel: &AtomicBool,
     clock: &dyn Clock,
 ) -> Result<Outcome, Error> {
-    spec.design()?;
+    let design = spec.design()?;
+    if let Some(rule) = limits.target {
+        let run_grid = match design {
+            Design::Plain => None,
+            Design::Stratified(grid) => Some(grid),
+        };
+        if rule.grid() != run_grid {
+            let name = |g: Option<crate::sampler::Grid>| {
+                g.map_or("plain".to_owned(), |g| format!("stratified chunks of {g}"))
+            };
+            return Err(Error::RuleMismatch {
+                rule: name(rule.grid()),
+                run: name(run_grid),
+            });
+        }
+    }
     let first = first_chunk_points(spec);
     if limits.is_fixed() {
         return run_fixed(spec, first, cache, observer, cancel);
@@ -182,29 +198,39 @@ fn run_fixed(
     cancel: &AtomicBool,
 ) -> Result<Outcome, Error> {
     let plan = spec.plan;
+    let grid = spec.design().ok().and_then(grow::grid_of);
     let sums = CheckpointSums {
         inner: observer,
         bounds: convergence::boundaries(
             plan.chunk_size(),
             plan.chunks(),
-            cache_cell_chunks(plan.chunk_size()),
+            // A stratified run has no cached spans: any chunk boundary may be a point.
+            if grid.is_some() {
+                1
+            } else {
+                cache_cell_chunks(plan.chunk_size())
+            },
         ),
         sums: Vec::new(),
+        squares: grid.is_some(),
     }
     .with_buckets();
     let tally = super::run_all(spec, cache, &sums, cancel)?;
-    let mut series = SeriesBuilder::new();
+    let mut series = SeriesBuilder::for_grid(grid);
     for &(trials, inside) in &first {
         series.offer(inside, trials);
     }
-    let mut inside = 0;
+    let mut r = Replicates::EMPTY;
     for (bound, sum) in sums.bounds.iter().zip(&sums.sums) {
-        inside += sum.load(Ordering::Relaxed);
-        series.offer(inside, plan.trials_in(&(0..*bound)));
+        r.chunks = *bound;
+        r.inside += sum.inside.load(Ordering::Relaxed);
+        r.inside_squares += (u128::from(sum.squares_high.load(Ordering::Relaxed)) << 32)
+            + u128::from(sum.squares_low.load(Ordering::Relaxed));
+        series.offer_replicates(&r, plan.trials_in(&(0..*bound)));
     }
-    debug_assert_eq!(inside, tally.inside());
+    debug_assert_eq!(r.inside, tally.inside());
     Ok(Outcome {
-        convergence: series.finish(tally.inside(), tally.trials()),
+        convergence: series.finish_replicates(&tally.replicates(), tally.trials()),
         tally,
         plan,
         stopped_by: StoppedBy::Trials,
@@ -218,12 +244,23 @@ struct CheckpointSums<'a> {
     inner: &'a dyn Observer,
     /// Increasing chunk boundaries; bucket `j` holds chunks `bounds[j-1]..bounds[j]`.
     bounds: Vec<u64>,
-    sums: Vec<AtomicU64>,
+    sums: Vec<BucketSums>,
+    /// Whether to add up the squared counts too (stratified runs, whose events are chunks).
+    squares: bool,
+}
+
+/// One checkpoint interval's sums: `Σc`, and `Σc²` in two halves (each `c² < 2^64` split at bit
+/// 32, so neither half's sum overflows before 2^32 chunks) without a lock.
+#[derive(Default)]
+struct BucketSums {
+    inside: AtomicU64,
+    squares_low: AtomicU64,
+    squares_high: AtomicU64,
 }
 
 impl CheckpointSums<'_> {
     fn with_buckets(mut self) -> Self {
-        self.sums = self.bounds.iter().map(|_| AtomicU64::new(0)).collect();
+        self.sums = self.bounds.iter().map(|_| BucketSums::default()).collect();
         self
     }
 }
@@ -237,7 +274,14 @@ impl Observer for CheckpointSums<'_> {
         self.inner.chunk_done(event);
         let bucket = self.bounds.partition_point(|&b| b <= event.chunk.index);
         if let Some(sum) = self.sums.get(bucket) {
-            sum.fetch_add(event.inside, Ordering::Relaxed);
+            sum.inside.fetch_add(event.inside, Ordering::Relaxed);
+            if self.squares {
+                let square = u128::from(event.inside) * u128::from(event.inside);
+                sum.squares_low
+                    .fetch_add((square & 0xFFFF_FFFF) as u64, Ordering::Relaxed);
+                sum.squares_high
+                    .fetch_add((square >> 32) as u64, Ordering::Relaxed);
+            }
         }
     }
 }

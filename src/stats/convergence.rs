@@ -12,7 +12,9 @@
 
 use serde::Serialize;
 
+use super::replicates::Replicates;
 use super::{Z95, pi_estimate, wilson_interval};
+use crate::sampler::Grid;
 
 /// Grid points per decade of trials.
 pub const PER_DECADE: u32 = 4;
@@ -30,7 +32,8 @@ pub struct ConvergencePoint {
     pub trials: u64,
     /// The prefix's estimate of π.
     pub pi: f64,
-    /// The prefix's 95% Wilson interval for π, `[low, high]`.
+    /// The prefix's 95% interval for π, `[low, high]`: Wilson for a plain run, the report's
+    /// (Student-t from the spread between chunks) for a stratified one.
     pub ci95: [f64; 2],
 }
 
@@ -42,6 +45,23 @@ impl ConvergencePoint {
             pi: pi_estimate(inside, trials),
             ci95: wilson_interval(inside, trials, Z95),
         }
+    }
+}
+
+impl ConvergencePoint {
+    /// The point of a stratified prefix of whole chunks of `grid` with sums `r`: its estimate
+    /// and interval as the report gives them ([`Replicates::summary`]); `None` below two chunks
+    /// (no spread to estimate) or for inconsistent sums.
+    pub fn of_replicates(r: &Replicates, grid: Grid) -> Option<Self> {
+        if r.chunks < 2 {
+            return None;
+        }
+        let s = r.summary(grid)?;
+        Some(ConvergencePoint {
+            trials: r.chunks.checked_mul(grid.trials())?,
+            pi: s.pi,
+            ci95: s.interval,
+        })
     }
 }
 
@@ -71,6 +91,9 @@ pub struct SeriesBuilder {
     points: Vec<ConvergencePoint>,
     /// Index of the next grid value to answer.
     next: u32,
+    /// The chunks' grid of a stratified run: points only at whole chunks, from two on, with
+    /// the t interval ([`SeriesBuilder::offer_replicates`]).
+    grid: Option<Grid>,
 }
 
 impl SeriesBuilder {
@@ -79,9 +102,43 @@ impl SeriesBuilder {
         Self::default()
     }
 
-    /// Offers the prefix of `trials` trials with `inside` inside; it becomes a point if it is
-    /// the first at or above one or more grid values. Prefixes must come in increasing order.
-    pub fn offer(&mut self, inside: u64, trials: u64) {
+    /// An empty series of a stratified run with chunks of `grid` (`None`: a plain run).
+    pub fn for_grid(grid: Option<Grid>) -> Self {
+        SeriesBuilder {
+            grid,
+            ..Self::default()
+        }
+    }
+
+    /// Offers the prefix of `trials` trials in whole chunks with sums `r`: as
+    /// [`SeriesBuilder::offer`], with the stratified point ([`ConvergencePoint::of_replicates`])
+    /// when the series has a grid.
+    pub fn offer_replicates(&mut self, r: &Replicates, trials: u64) {
+        let Some(grid) = self.grid else {
+            return self.offer(r.inside, trials);
+        };
+        if self.answers(trials)
+            && let Some(point) = ConvergencePoint::of_replicates(r, grid)
+        {
+            self.push_point(point);
+        }
+    }
+
+    /// Ends a stratified series at the run's sums `r` (see [`SeriesBuilder::finish`]).
+    pub fn finish_replicates(mut self, r: &Replicates, trials: u64) -> Vec<ConvergencePoint> {
+        match self.grid {
+            None => self.finish(r.inside, trials),
+            Some(grid) => {
+                if let Some(point) = ConvergencePoint::of_replicates(r, grid) {
+                    self.push_point(point);
+                }
+                self.points
+            }
+        }
+    }
+
+    /// Whether a prefix of `trials` answers one or more grid values (consuming them).
+    fn answers(&mut self, trials: u64) -> bool {
         let mut answered = false;
         while let Some(value) = grid(self.next) {
             if value > trials {
@@ -90,7 +147,20 @@ impl SeriesBuilder {
             answered = true;
             self.next += 1;
         }
-        if answered {
+        answered
+    }
+
+    fn push_point(&mut self, point: ConvergencePoint) {
+        match self.points.last() {
+            Some(last) if last.trials >= point.trials => {}
+            _ => self.points.push(point),
+        }
+    }
+
+    /// Offers the prefix of `trials` trials with `inside` inside; it becomes a point if it is
+    /// the first at or above one or more grid values. Prefixes must come in increasing order.
+    pub fn offer(&mut self, inside: u64, trials: u64) {
+        if self.answers(trials) {
             self.push(inside, trials);
         }
     }
@@ -104,10 +174,7 @@ impl SeriesBuilder {
     }
 
     fn push(&mut self, inside: u64, trials: u64) {
-        match self.points.last() {
-            Some(last) if last.trials >= trials => {}
-            _ => self.points.push(ConvergencePoint::new(inside, trials)),
-        }
+        self.push_point(ConvergencePoint::new(inside, trials));
     }
 }
 

@@ -26,7 +26,9 @@
 //! [`MIN_TARGET`] are refused. A target whose trial count could not be counted in 64 bits would
 //! be refused too (at [`MIN_TARGET`] the count is about 1e17, so the floor already excludes it).
 
+use super::replicates::{MIN_CHUNKS_FOR_TARGET, Replicates};
 use super::{Z95, wilson_interval};
+use crate::sampler::Grid;
 
 /// The minimum sample: a run with a precision target never stops before this many trials
 /// (in practice, before the first chunk boundary at or above it).
@@ -74,6 +76,9 @@ pub enum TargetError {
 pub struct StoppingRule {
     target: f64,
     min_trials: u64,
+    /// For a stratified run, its chunks' grid: the rule then reads the spread between chunks
+    /// ([`Replicates::target_met`]) instead of the Wilson half-width.
+    grid: Option<Grid>,
 }
 
 impl StoppingRule {
@@ -95,7 +100,29 @@ impl StoppingRule {
         if trials_bound(target).is_none() {
             return Err(TargetError::TooManyTrials(target));
         }
-        Ok(StoppingRule { target, min_trials })
+        Ok(StoppingRule {
+            target,
+            min_trials,
+            grid: None,
+        })
+    }
+
+    /// The rule of a stratified run whose chunks have `grid`: it stops at the first chunk
+    /// boundary with at least [`MIN_CHUNKS_FOR_TARGET`] chunks whose Student-t half-width is at
+    /// most `target` ([`Replicates::target_met`]); its minimum sample is those chunks' trials.
+    /// Refuses the targets [`StoppingRule::new`] refuses.
+    pub fn stratified(target: f64, grid: Grid) -> Result<Self, TargetError> {
+        let rule = StoppingRule::new(target)?;
+        Ok(StoppingRule {
+            min_trials: MIN_CHUNKS_FOR_TARGET.saturating_mul(grid.trials()),
+            grid: Some(grid),
+            ..rule
+        })
+    }
+
+    /// The grid of a stratified rule; `None` for the plain one.
+    pub fn grid(&self) -> Option<Grid> {
+        self.grid
     }
 
     /// The target half-width.
@@ -123,7 +150,15 @@ impl StoppingRule {
     /// Whether a run may stop at the boundary that ends `prefix`: the one question a growing
     /// run asks at every chunk boundary, in index order.
     pub fn stops_at(&self, prefix: &PrefixCounts) -> bool {
-        self.may_stop(prefix.inside, prefix.trials)
+        match self.grid {
+            None => self.may_stop(prefix.inside, prefix.trials),
+            Some(grid) => Replicates {
+                chunks: prefix.chunks,
+                inside: prefix.inside,
+                inside_squares: prefix.inside_squares,
+            }
+            .target_met(grid, self.target),
+        }
     }
 
     /// Whether some boundary inside a span of chunks whose own counts are unknown (one cached
@@ -134,6 +169,10 @@ impl StoppingRule {
     /// trials and one end of that range. When this says yes, the runner counts the span's
     /// chunks one by one.
     pub fn might_stop_within(&self, before: &PrefixCounts, trials: u64) -> bool {
+        if self.grid.is_some() {
+            // A stratified rule needs each chunk's count: any span is counted again.
+            return true;
+        }
         let end = before.trials + trials;
         // Inner boundaries hold fewer trials than the end: none reaches the minimum sample.
         if end <= self.min_trials {

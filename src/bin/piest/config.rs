@@ -246,13 +246,19 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         }
         Method::Stratified => stratified_plan(&args.run, args.target_error, !limits.is_fixed())?,
     };
-    if method == Method::Stratified && args.target_error.is_some() {
-        return Err(UsageError(
-            "--target-error with --method stratified is not supported yet: give --trials or \
-             --max-time"
-                .into(),
-        ));
-    }
+    let limits = match (method, limits.target) {
+        (Method::Stratified, Some(rule)) => {
+            let grid = Grid::for_chunk_size(plan.chunk_size())
+                .map_err(|e| UsageError(format!("invalid --chunk-size: {e}")))?;
+            let rule = StoppingRule::stratified(rule.target(), grid)
+                .map_err(|e| UsageError(format!("invalid --target-error: {e}")))?;
+            Limits {
+                target: Some(rule),
+                ..limits
+            }
+        }
+        _ => limits,
+    };
     let plot = args
         .plot
         .as_deref()

@@ -13,8 +13,9 @@ use crate::Error;
 use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
 use crate::plan::{Chunk, cache_cell_chunks};
 use crate::runner::{ChunkEvent, ChunkSource, Observer, RunSpec};
-use crate::sampler::Method;
+use crate::sampler::{Design, Grid, Method};
 use crate::stats::convergence::SeriesBuilder;
+use crate::stats::replicates::Replicates;
 use crate::stats::stopping::{PrefixCounts, StoppingRule, half_width_at};
 use crate::tally::{SourceCounts, Tally};
 
@@ -139,7 +140,7 @@ impl<'a> Grower<'a> {
     ) -> Self {
         let started = clock.now();
         let chunk_size = spec.plan.chunk_size();
-        let mut series = SeriesBuilder::new();
+        let mut series = SeriesBuilder::for_grid(spec.design().ok().and_then(grid_of));
         for &(trials, inside) in first {
             series.offer(inside, trials);
         }
@@ -217,7 +218,9 @@ impl<'a> Grower<'a> {
         Ok(Outcome {
             // Met only as the rule judges a stop: the minimum sample counts, also at a cap.
             target_met: self.rule.map(|r| r.stops_at(&prefix)),
-            convergence: state.series.finish(prefix.inside, prefix.trials),
+            convergence: state
+                .series
+                .finish_replicates(&replicates(&prefix), prefix.trials),
             past_stop: state.seen - state.sources,
             tally,
             plan,
@@ -348,6 +351,10 @@ impl<'a> Grower<'a> {
     /// is the same either way, and once the prefix reaches `next` without a stop, work goes on.
     fn stop_expected_before(&self, state: &State) -> bool {
         let Some(rule) = self.rule else { return false };
+        if rule.grid().is_some() {
+            // A stratified stop depends on the spread, not on the inside fraction.
+            return false;
+        }
         let prefix = &state.prefix;
         if prefix.chunks >= state.next || prefix.trials == 0 {
             return false;
@@ -535,8 +542,15 @@ impl<'a> Grower<'a> {
     fn boundary(&self, state: &mut State) {
         let prefix = state.prefix;
         let end = self.spec.plan.chunks();
-        if prefix.chunks.is_multiple_of(self.cell) || prefix.chunks == end {
-            state.series.offer(prefix.inside, prefix.trials);
+        // A stratified run has no cached spans: any chunk boundary may be a point.
+        let step = match self.spec.method {
+            Method::Plain => self.cell,
+            Method::Stratified => 1,
+        };
+        if prefix.chunks.is_multiple_of(step) || prefix.chunks == end {
+            state
+                .series
+                .offer_replicates(&replicates(&prefix), prefix.trials);
         }
         if self.rule.is_some_and(|r| r.stops_at(&prefix)) {
             state.stop = Some(StoppedBy::TargetError);
@@ -571,6 +585,23 @@ impl Observer for Grower<'_> {
 
     fn chunk_done(&self, event: &ChunkEvent) {
         self.inner.chunk_done(event);
+    }
+}
+
+/// The prefix's sums as replicates (the squares mean something for stratified runs only).
+fn replicates(prefix: &PrefixCounts) -> Replicates {
+    Replicates {
+        chunks: prefix.chunks,
+        inside: prefix.inside,
+        inside_squares: prefix.inside_squares,
+    }
+}
+
+/// The grid of a stratified design.
+pub(super) fn grid_of(design: Design) -> Option<Grid> {
+    match design {
+        Design::Plain => None,
+        Design::Stratified(grid) => Some(grid),
     }
 }
 

@@ -455,3 +455,115 @@ fn cache_figures_mean_the_same_in_every_kind_of_run() {
         }
     }
 }
+
+#[test]
+fn a_stratified_target_stops_at_the_first_boundary_with_enough_chunks_and_equals_the_fixed_run() {
+    use crate::sampler::{Design, Grid, Method, count_design_chunk};
+    use crate::stats::replicates::{MIN_CHUNKS_FOR_TARGET, Replicates};
+    let grid = Grid::new(5).unwrap();
+    let n = grid.trials();
+    let e = 2e-3;
+    let limits = Limits {
+        target: Some(StoppingRule::stratified(e, grid).unwrap()),
+        max_time: None,
+    };
+    for seed in [0, 1, 2, 77] {
+        // The stop by hand: chunk by chunk with the reference kernel.
+        let mut r = Replicates::EMPTY;
+        let stop = (0..)
+            .find(|&c| {
+                r.push(count_design_chunk(
+                    Kernel::Scalar,
+                    Design::Stratified(grid),
+                    seed,
+                    c,
+                    n,
+                ));
+                r.target_met(grid, e)
+            })
+            .unwrap()
+            + 1;
+        assert!(stop >= MIN_CHUNKS_FOR_TARGET);
+        for workers in [1, 2, 3] {
+            let s = RunSpec {
+                method: Method::Stratified,
+                ..spec(u64::MAX / n * n, n, seed, workers)
+            };
+            let out = grow(&s, &limits, None);
+            assert_eq!(out.stopped_by, StoppedBy::TargetError, "seed {seed}");
+            assert_eq!(out.tally.replicates(), r, "seed {seed} workers {workers}");
+            assert_eq!(out.target_met, Some(true));
+            // The fixed run of its length gives the same tally, squares included.
+            let fixed = RunSpec {
+                method: Method::Stratified,
+                ..spec(stop * n, n, seed, workers)
+            };
+            assert_eq!(whole(&fixed).replicates(), r);
+        }
+    }
+    // A rule for another grid (or a plain rule) is refused, not misread.
+    let other = Limits {
+        target: Some(StoppingRule::stratified(e, Grid::new(6).unwrap()).unwrap()),
+        max_time: None,
+    };
+    let s = RunSpec {
+        method: Method::Stratified,
+        ..spec(1 << 20, n, 0, 1)
+    };
+    let refused = run_until(
+        &s,
+        &other,
+        None,
+        &Silent,
+        &AtomicBool::new(false),
+        &MonotonicClock::new(),
+    );
+    assert!(matches!(refused, Err(Error::RuleMismatch { .. })));
+}
+
+#[test]
+fn a_stratified_series_has_points_only_at_whole_chunks_from_two_on_with_the_t_interval() {
+    use crate::sampler::{Design, Grid, Method, count_design_chunk};
+    use crate::stats::replicates::Replicates;
+    let grid = Grid::new(4).unwrap();
+    let n = grid.trials();
+    let chunks = 3000;
+    let s = RunSpec {
+        method: Method::Stratified,
+        ..spec(chunks * n, n, 9, 3)
+    };
+    let fixed = run_until(
+        &s,
+        &Limits::default(),
+        None,
+        &Silent,
+        &AtomicBool::new(false),
+        &MonotonicClock::new(),
+    )
+    .unwrap();
+    let mut prefix = vec![Replicates::EMPTY];
+    for c in 0..chunks {
+        let mut r = *prefix.last().unwrap();
+        r.push(count_design_chunk(
+            Kernel::Scalar,
+            Design::Stratified(grid),
+            9,
+            c,
+            n,
+        ));
+        prefix.push(r);
+    }
+    let series = &fixed.convergence;
+    assert!(series.len() > 5, "{}", series.len());
+    for p in series {
+        assert_eq!(p.trials % n, 0);
+        let m = p.trials / n;
+        assert!(m >= 2);
+        let s = prefix[m as usize].summary(grid).unwrap();
+        assert_eq!((p.pi, p.ci95), (s.pi, s.interval), "at {m} chunks");
+    }
+    assert_eq!(series.last().unwrap().trials, chunks * n);
+    // A growing run that stops at the end draws the same series.
+    let grown = grow(&s, &budget(Limits::default(), 3600), None);
+    assert_eq!(&grown.convergence, series);
+}

@@ -11,6 +11,7 @@ use piest::part::{PartReport, ShardId};
 use piest::report::Report;
 use piest::runner::{MonotonicClock, Observer, RunSpec, StoppedBy, run_until};
 use piest::stats::stopping::expected_trials;
+use piest::stats::strata;
 use piest::tally::Tally;
 
 use crate::cli::EstimateArgs;
@@ -42,7 +43,13 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
     let feedback = match (config.limits.target, config.capped) {
         // The bar's length is a guess for a target (the rule never uses it).
         (Some(rule), _) => Feedback::new(
-            (expected_trials(rule.target()) as u64).clamp(1, cap),
+            (match rule.grid() {
+                None => expected_trials(rule.target()),
+                Some(grid) => {
+                    strata::predicted_chunks(grid, rule.target()).max(20.0) * grid.trials() as f64
+                }
+            } as u64)
+                .clamp(1, cap),
             show_bar,
             config.verbose,
         ),
