@@ -61,7 +61,10 @@ fn every_run_is_the_estimate_of_its_method_trials_and_chunk_size() {
             // The chunk size of a run of that many trials: the largest 4^k leaving 20 chunks.
             let n = u(p, "requested_trials");
             let c = u(p, "chunk_size");
-            assert!(c.is_power_of_two() && c.trailing_zeros() % 2 == 0, "{p}");
+            assert!(
+                c.is_power_of_two() && c.trailing_zeros().is_multiple_of(2),
+                "{p}"
+            );
             assert!(20 * c <= n && 20 * 4 * c > n, "{p}");
             assert_eq!(p["ci_method"], "student-t", "{p}");
         } else {

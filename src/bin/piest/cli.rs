@@ -33,6 +33,7 @@ Examples:
   piest --max-time 30s                as many whole chunks as 30 seconds allow
   piest -n 1e10 --plot conv.svg       the estimate and its 95% band converging onto π
   piest darts --plot darts.svg        the first 2,000 darts of the run, drawn
+  piest methods --plot methods.svg    plain vs stratified: error against trials, log–log
   piest cache prune --max-size 50MB   keep the result cache small
   piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
   piest completions bash > ~/.local/share/bash-completion/completions/piest
