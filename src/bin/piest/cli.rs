@@ -266,7 +266,7 @@ pub enum Command {
     Darts(DartsArgs),
 
     /// Compare the sampling methods: one run of each at 1e4, 3e4, 1e5, … trials up to N, with
-    /// its 95% half-width and actual error |π̂ − π| (stratified error falls as n^-3/4, plain as
+    /// its 95% half-width and actual error |estimate − π| (stratified error falls as n^-3/4, plain as
     /// n^-1/2) [example: piest methods -n 1e9 --plot methods.svg]
     #[command(after_help = METHODS_EXAMPLES)]
     Methods(MethodsArgs),
