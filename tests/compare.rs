@@ -216,3 +216,29 @@ fn ctrl_c_stops_the_comparison_promptly() {
         out.took
     );
 }
+
+#[test]
+fn a_tilde_in_the_plot_and_cache_paths_means_home() {
+    let env = Piest::new();
+    let home = env.dir.path().join("home");
+    let cwd = env.dir.path().join("cwd");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = env
+        .std_cmd()
+        .env("HOME", &home)
+        .env_remove("PIEST_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .current_dir(&cwd)
+        .args(["methods", "-n", "1e4", "--plot=~/m.svg", "--cache-dir=~/c"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(home.join("m.svg").is_file());
+    assert!(home.join("c").is_dir());
+    assert!(!cwd.join("~").exists(), "a folder named ~ was made");
+}
