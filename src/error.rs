@@ -59,6 +59,46 @@ pub enum Error {
         /// Chunks in the plan.
         plan_chunks: u64,
     },
+    /// MPI was initialised before this run tried to (feature `mpi`).
+    #[error("MPI is already initialised")]
+    MpiAlreadyInitialised,
+    /// The MPI ranks were given different estimates (feature `mpi`): each range is the lowest
+    /// and highest value over the ranks.
+    #[error(
+        "the MPI ranks run different estimates (seeds {}..={}, trials {}..={}, chunk sizes \
+         {}..={}, methods {}): give every rank the same arguments",
+        .seeds.0, .seeds.1, .trials.0, .trials.1, .chunk_sizes.0, .chunk_sizes.1,
+        if *.same_method { "the same" } else { "differ" }
+    )]
+    RanksDisagree {
+        /// Lowest and highest seed.
+        seeds: (u64, u64),
+        /// Lowest and highest trials.
+        trials: (u64, u64),
+        /// Lowest and highest chunk size.
+        chunk_sizes: (u64, u64),
+        /// Whether every rank runs the same method.
+        same_method: bool,
+    },
+    /// The ranks' summed counts do not make the plan (feature `mpi`): a rank counted other
+    /// chunks than its shard, which is a bug.
+    #[error(
+        "the MPI ranks counted {chunks} chunks of {trials} trials, not the plan's \
+         {plan_chunks} of {plan_trials}"
+    )]
+    RanksMiscounted {
+        /// Chunks summed over the ranks.
+        chunks: u64,
+        /// Trials summed over the ranks.
+        trials: u64,
+        /// The plan's chunks.
+        plan_chunks: u64,
+        /// The plan's trials.
+        plan_trials: u64,
+    },
+    /// Summed counts that are not a tally (a rank's numbers contradict each other).
+    #[error("inconsistent counts: {0}")]
+    Tally(#[from] crate::tally::TallyError),
     /// The run was cancelled through its cancellation flag.
     #[error("interrupted")]
     Cancelled,

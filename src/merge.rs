@@ -142,6 +142,8 @@ pub struct Merged {
     pub workers: usize,
     /// The distinct kernels of the parts, sorted.
     pub kernels: Vec<String>,
+    /// The `--trials` the run was asked for, when it counts another number (the parts agree).
+    pub requested_trials: Option<u64>,
 }
 
 impl Merged {
@@ -159,7 +161,7 @@ pub fn merge(parts: &[NamedPart], allow_partial: bool) -> Result<Merged, MergeEr
         file: first.name.clone(),
         error,
     })?;
-    if first.part.algorithm != crate::ALGORITHM {
+    if first.part.key().method().is_none() {
         return Err(MergeError::BadPart {
             file: first.name.clone(),
             error: PartError::Algorithm {
@@ -255,6 +257,7 @@ pub fn merge(parts: &[NamedPart], allow_partial: bool) -> Result<Merged, MergeEr
         compute,
         workers,
         kernels,
+        requested_trials: first.part.requested_trials,
     })
 }
 
@@ -275,6 +278,17 @@ fn differences(first: &Part, part: &Part) -> String {
             "chunk size {} vs {}",
             part.chunk_size, first.chunk_size
         ));
+    }
+    if part.requested_trials != first.requested_trials {
+        let show = |r: Option<u64>| r.map_or("none".to_owned(), |r| r.to_string());
+        what.push(format!(
+            "requested trials {} vs {}",
+            show(part.requested_trials),
+            show(first.requested_trials)
+        ));
+    }
+    if part.method() != first.method() {
+        what.push(format!("method {} vs {}", part.method(), first.method()));
     }
     if part.algorithm != first.algorithm {
         what.push(format!(
@@ -313,7 +327,8 @@ pub struct MergeReport {
 impl MergeReport {
     /// The report of `merged`.
     pub fn new(merged: &Merged) -> Self {
-        let report = Report::new(&merged.tally, merged.workers, &merged.kernels.join("+"));
+        let report = Report::new(&merged.tally, merged.workers, &merged.kernels.join("+"))
+            .with_requested_trials(merged.requested_trials);
         MergeReport {
             complete: merged.complete(),
             total_trials: merged.plan.trials(),

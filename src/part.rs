@@ -14,8 +14,16 @@
 //! A part carries no signature: whoever can edit a part can change the merge, within these checks.
 //!
 //! Extending the format: a new field is added (never removed, renamed or retyped), and a field
-//! that changes what the counts mean (such as `method`, absent or `"plain"` today) is one this
-//! reader refuses unless it knows the value, so an old reader never merges counts it misreads.
+//! that changes what the counts mean (such as `method`) is one this reader refuses unless it
+//! knows the value, so an old reader never merges counts it misreads.
+//!
+//! A stratified part (`"method": "stratified"`, the stratified algorithm) also carries
+//! `inside_squares`, the exact `Σc²` of its chunks as a decimal string, and `requested_trials`
+//! when the run rounded `--trials` up to whole chunks; its `chunks` is `m`. The sums are checked
+//! against each other ([`crate::stats::replicates::Replicates::is_consistent`]) and merge by
+//! addition, so the merged report is the single run's to the bit. A part without a `method` is
+//! plain; a method whose algorithm is another's is refused; parts of different methods do not
+//! merge.
 //!
 //! [`Part::tally`] trusts nothing in the file: the ranges must lie in the plan of `total_trials`
 //! and `chunk_size`, be the ranges [`Plan::shard`] gives the named shard, hold exactly the trials
@@ -28,12 +36,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
 use crate::report::Report;
-use crate::sampler::Kernel;
+use crate::sampler::{Kernel, Method};
 use crate::tally::{SourceCounts, Tally, TallyKey};
 
 mod strict;
 
-/// The sampling method of every part this build writes and reads.
+/// The sampling method of a part without a `method` field (parts written before there was a
+/// choice).
 pub const METHOD: &str = "plain";
 
 /// The value of a part's `format` field.
@@ -84,6 +93,11 @@ pub struct PartReport {
     /// Whether the shard counted any trial: `false` for an empty shard (more shards than
     /// chunks), whose `pi`, `std_error`, `error` and `abs_error` are then `null`.
     pub has_estimate: bool,
+    /// `Σc²`, the sum of each chunk's inside count squared, as a decimal string (it may exceed
+    /// 2^64, and JSON readers keep 53 bits of a number): stratified parts only, whose interval
+    /// comes from the spread between chunks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inside_squares: Option<String>,
     /// The shard's estimate, as a run's JSON has it.
     #[serde(flatten)]
     pub report: Report,
@@ -102,6 +116,8 @@ impl PartReport {
             computed_chunks: tally.sources.computed_chunks,
             computed_trials: tally.sources.computed_trials,
             has_estimate: report.trials > 0,
+            inside_squares: (tally.key().method() == Some(Method::Stratified))
+                .then(|| tally.inside_squares().to_string()),
             report,
         }
     }
@@ -145,9 +161,16 @@ pub struct Part {
     pub workers: usize,
     /// The shard's kernel: one of [`Kernel::all`]'s names.
     pub kernel: String,
-    /// The sampling method; absent in parts of the plain method.
+    /// The sampling method; absent in parts written before there was a choice (plain).
     #[serde(default)]
     pub method: Option<String>,
+    /// `Σc²` as a decimal string: present in stratified parts only.
+    #[serde(default)]
+    pub inside_squares: Option<String>,
+    /// The `--trials` asked for, when the run counted another number (stratified runs round it
+    /// up to whole chunks).
+    #[serde(default)]
+    pub requested_trials: Option<u64>,
 }
 
 /// Why a text is not a usable part. The caller adds the file's name.
@@ -169,14 +192,17 @@ pub enum PartError {
     /// labelled with the wrong algorithm.
     #[error(
         "counted by algorithm {found}, but this piest runs {}",
-        crate::ALGORITHM
+        Method::ALL.map(Method::algorithm).join(" and ")
     )]
     Algorithm {
         /// The part's algorithm.
         found: String,
     },
     /// A part counted by a sampling method this build does not run.
-    #[error("counted by sampling method {found:?}, but this piest runs \"{METHOD}\"")]
+    #[error(
+        "counted by sampling method {found:?}, but this piest runs {}",
+        Method::ALL.map(Method::name).join(", ")
+    )]
     Method {
         /// The part's method (control characters escaped).
         found: String,
@@ -262,11 +288,21 @@ impl Part {
             });
         }
         match &self.method {
-            Some(method) if method != METHOD => Err(PartError::Method {
-                found: method.clone(),
-            }),
+            Some(method) if !Method::ALL.iter().any(|m| m.name() == method) => {
+                Err(PartError::Method {
+                    found: method.clone(),
+                })
+            }
             _ => Ok(()),
         }
+    }
+
+    /// The part's sampling method ([`METHOD`] when it names none).
+    pub fn method(&self) -> Method {
+        self.method
+            .as_deref()
+            .and_then(|name| Method::ALL.into_iter().find(|m| m.name() == name))
+            .unwrap_or_default()
     }
 }
 
@@ -322,7 +358,27 @@ impl Part {
                 self.trials
             )));
         }
+        if self.key().method() != Some(self.method()) {
+            return Err(PartError::Algorithm {
+                found: self.algorithm.clone(),
+            });
+        }
+        let squares = match (self.method(), &self.inside_squares) {
+            (Method::Plain, None) => 0,
+            (Method::Plain, Some(_)) => {
+                return Err(damaged("a plain part with inside_squares".into()));
+            }
+            (Method::Stratified, None) => {
+                return Err(damaged("a stratified part without inside_squares".into()));
+            }
+            (Method::Stratified, Some(text)) => text
+                .parse::<u128>()
+                .ok()
+                .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| damaged(format!("inside_squares {text:?} is not a whole number")))?,
+        };
         let mut tally = Tally::from_parts(self.key(), ranges, self.trials, self.inside)
+            .and_then(|t| t.with_inside_squares(squares))
             .map_err(|e| damaged(e.to_string()))?;
         let computed_ok = self
             .cached_chunks
@@ -467,13 +523,19 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().chars().any(char::is_control), "{err}");
-        // A method this build does not run is refused; "plain" is today's.
+        // A method this build does not run is refused; one whose algorithm is another's is
+        // read but its counts are not taken.
         let with = |method: &str| edit("\"method\": \"plain\"", &format!("\"method\": {method}"));
         assert!(matches!(
-            with("\"stratified\""),
+            with("\"jittered\""),
             Err(PartError::Method { .. })
         ));
         assert!(with("\"plain\"").is_ok());
+        let mislabelled = with("\"stratified\"").unwrap();
+        assert!(matches!(
+            mislabelled[0].tally(),
+            Err(PartError::Algorithm { .. })
+        ));
     }
 
     #[test]

@@ -158,10 +158,11 @@ impl Report {
         }
     }
 
-    /// The same report with the trials asked for, when they differ from those counted.
+    /// The same report with the `--trials` asked for, given only when the run's plan counts
+    /// another number (a stratified run rounds it up to whole chunks).
     pub fn with_requested_trials(self, requested_trials: Option<u64>) -> Self {
         Report {
-            requested_trials: requested_trials.filter(|&r| r != self.trials),
+            requested_trials,
             ..self
         }
     }

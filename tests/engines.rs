@@ -97,6 +97,45 @@ fn mpirun_with_two_and_three_ranks_counts_what_one_process_counts() {
 }
 
 #[test]
+fn mpirun_sums_a_stratified_run_exactly_interval_included() {
+    if !mpi_ready() {
+        return;
+    }
+    let args = [
+        "--method",
+        "stratified",
+        "-n",
+        "2e7",
+        "--seed",
+        "4",
+        "--chunk-size",
+        "65536",
+    ];
+    let whole = single(&args);
+    assert_eq!(whole["ci_method"], "student-t");
+    for ranks in [2, 3] {
+        let env = Piest::new();
+        let (report, stderr) = json_of(
+            mpirun(&env, ranks)
+                .args(args)
+                .args(["--no-cache", "--json"]),
+        );
+        assert_eq!(report["ranks"], ranks, "{stderr}");
+        for field in [
+            "inside",
+            "trials",
+            "pi",
+            "std_error",
+            "ci95",
+            "ci_method",
+            "method",
+        ] {
+            assert_eq!(report[field], whole[field], "{ranks} ranks: {field}");
+        }
+    }
+}
+
+#[test]
 fn ctrl_c_under_mpirun_stores_completed_chunks_and_ends_every_rank() {
     use std::os::unix::process::CommandExt;
     if !mpi_ready() {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Piest, json};
+use common::{Piest, json, json_of};
 use piest::Kernel;
 use piest::sampler::{Design, Grid, count_design_chunk};
 use piest::stats::replicates::Replicates;
@@ -156,4 +156,56 @@ fn bad_methods_and_chunk_sizes_are_usage_errors() {
         ),
     ];
     common::assert_usage_errors(&[], cases);
+}
+
+#[test]
+fn a_stratified_run_is_the_same_with_the_cache_cold_warm_and_refreshed() {
+    let env = Piest::new();
+    let args = [
+        "--method",
+        "stratified",
+        "-n",
+        "2e6",
+        "--chunk-size",
+        "4096",
+        "--seed",
+        "8",
+    ];
+    let (cold, _) = env.json(&args);
+    let (warm, _) = env.json(&args);
+    let mut refresh = args.to_vec();
+    refresh.push("--refresh");
+    let (refreshed, _) = env.json(&refresh);
+    let mut off = args.to_vec();
+    off.push("--no-cache");
+    let (uncached, _) = env.json(&off);
+    for v in [&cold, &warm, &refreshed, &uncached] {
+        assert_eq!(v["inside"], replicates(8, 6, 489).inside);
+        assert_eq!(v["std_error"], uncached["std_error"]);
+        // Not cached: the interval needs each chunk's squared count.
+        assert!(v["cache"].is_null(), "{v}");
+        assert_eq!(v["cached_chunks"], 0);
+    }
+}
+
+#[test]
+fn a_sweep_takes_the_method_and_agrees_on_the_stratified_count() {
+    let env = Piest::new();
+    let (v, _) = json_of(env.std_cmd().args([
+        "scale",
+        "--method",
+        "stratified",
+        "-n",
+        "1e6",
+        "--chunk-size",
+        "4096",
+        "--workers",
+        "1,2",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--json",
+    ]));
+    assert_eq!(v["inside"], replicates(0, 6, 245).inside, "{v}");
 }

@@ -690,3 +690,106 @@ fn an_empty_shard_and_a_merge_of_empty_parts_say_there_is_no_estimate() {
     assert_eq!(merged["has_estimate"], false);
     assert!(merged["pi"].is_null() && merged["std_error"].is_null());
 }
+
+/// The stratified run the shard tests split: 1e6 trials rounded up to 62 chunks of 4^7.
+const STRATIFIED: [&str; 8] = [
+    "--method",
+    "stratified",
+    "-n",
+    "1e6",
+    "--chunk-size",
+    "16384",
+    "--seed",
+    "5",
+];
+
+/// Writes the parts of `n` shards of the stratified test run; returns their paths.
+fn write_stratified_parts(env: &Piest, dir: &Path, n: u64) -> Vec<PathBuf> {
+    (0..n)
+        .map(|k| {
+            let (part, _) = json_of(env.std_cmd().args(STRATIFIED).args([
+                "--shard",
+                &format!("{k}/{n}"),
+                "--no-cache",
+                "--json",
+            ]));
+            let path = dir.join(format!("part-{k}-of-{n}.json"));
+            std::fs::write(&path, part.to_string()).expect("write part");
+            path
+        })
+        .collect()
+}
+
+#[test]
+fn merged_stratified_shards_equal_the_single_run_bit_for_bit() {
+    let env = Piest::new();
+    let (whole, _) = env.json(&STRATIFIED);
+    assert_eq!(whole["ci_method"], "student-t");
+    for n in [1, 2, 3, 7] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let parts = write_stratified_parts(&env, dir.path(), n);
+        let first: Value =
+            serde_json::from_str(&std::fs::read_to_string(&parts[0]).expect("part")).expect("JSON");
+        assert_eq!(first["method"], "stratified");
+        assert_eq!(first["requested_trials"], 1_000_000);
+        assert!(first["inside_squares"].is_string(), "{first}");
+        let out = merge(&env, &["--json"], &parts);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        for field in [
+            "pi",
+            "std_error",
+            "ci95",
+            "ci95_half_width",
+            "ci_method",
+            "inside",
+            "trials",
+            "requested_trials",
+            "chunks",
+            "method",
+            "algorithm",
+        ] {
+            assert_eq!(merged[field], whole[field], "n = {n}: {field}");
+        }
+    }
+}
+
+#[test]
+fn merge_refuses_mixed_methods_and_forged_squares_with_status_3() {
+    let env = Piest::new();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let stratified = write_stratified_parts(&env, dir.path(), 2);
+    // A plain part of the same trials, seed and chunk size.
+    let (plain, _) = json_of(env.std_cmd().args([
+        "-n",
+        "1015808",
+        "--chunk-size",
+        "16384",
+        "--seed",
+        "5",
+        "--shard",
+        "1/2",
+        "--no-cache",
+        "--json",
+    ]));
+    let plain_path = dir.path().join("plain.json");
+    std::fs::write(&plain_path, plain.to_string()).expect("write part");
+    let out = merge(&env, &[], &[stratified[0].clone(), plain_path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("method plain vs stratified"), "{stderr}");
+    // Squares the counts cannot give are refused.
+    let text = std::fs::read_to_string(&stratified[1]).expect("part");
+    let mut forged: Value = serde_json::from_str(&text).expect("JSON");
+    forged["inside_squares"] = Value::String("1".into());
+    let forged_path = dir.path().join("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).expect("write part");
+    let out = merge(&env, &[], &[stratified[0].clone(), forged_path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("squared counts"), "{stderr}");
+}

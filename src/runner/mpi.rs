@@ -3,7 +3,8 @@
 //! Rank `r` of `n` counts the chunks of [`Plan::shard`]`(r, n)` on its own rayon pool (with the
 //! cache as usual); the ranks' integer counts are then summed exactly with one `MPI_Allreduce`,
 //! so every rank holds the whole run's tally and the answer equals a single process's for any
-//! rank count. Chunks are assigned statically: a rank twice as slow as the others makes the run
+//! rank count (a stratified run's `Σc²` too, in two 64-bit halves: MPI has no 128-bit sum).
+//! Chunks are assigned statically: a rank twice as slow as the others makes the run
 //! take twice as long (the docs say how to avoid that).
 //!
 //! Cancellation: a rank whose run is cancelled (or fails) returns before any collective and
@@ -25,6 +26,7 @@ use ::mpi::traits::{Communicator, CommunicatorCollectives};
 use crate::Error;
 use crate::cache::CacheSession;
 use crate::runner::{Observer, RunSpec};
+use crate::sampler::Method;
 use crate::tally::{SourceCounts, Tally};
 
 /// An initialised MPI world.
@@ -38,7 +40,7 @@ impl World {
     pub fn init() -> Result<World, Error> {
         ::mpi::initialize_with_threading(::mpi::Threading::Funneled)
             .map(|(universe, _)| World { universe })
-            .ok_or_else(|| Error::InvalidConfig("MPI is already initialised".into()))
+            .ok_or(Error::MpiAlreadyInitialised)
     }
 
     /// This process's rank.
@@ -78,7 +80,12 @@ impl World {
             }
         };
         let world = self.universe.world();
+        // MPI has no 128-bit sum: Σc² (below 2^96 for the whole run, since Σc < 2^64 and each
+        // c ≤ 2^32) goes as its low 32 bits and the rest. The low halves sum below 2^64 for
+        // fewer than 2^32 ranks; the high ones sum to at most the total's high part, below
+        // 2^64. Recombined, the sum is exact.
         let sums_of = |t: &Tally| {
+            let q = t.inside_squares();
             [
                 t.trials(),
                 t.inside(),
@@ -86,26 +93,34 @@ impl World {
                 t.sources.cached_chunks,
                 t.sources.computed_chunks,
                 t.sources.computed_trials,
+                (q & 0xFFFF_FFFF) as u64,
+                u64::try_from(q >> 32).unwrap_or(u64::MAX),
             ]
         };
-        let mut sums = [0u64; 6];
+        let mut sums = [0u64; 8];
         world.all_reduce_into(&sums_of(&local)[..], &mut sums[..], SystemOperation::sum());
         // Every rank must run the same plan and seed: compare them by min and max.
+        let method = match spec.method {
+            Method::Plain => 0,
+            Method::Stratified => 1,
+        };
         let settings = [
             spec.seed,
             spec.plan.trials(),
             spec.plan.chunk_size(),
+            method,
             u64::try_from(local.elapsed.as_nanos()).unwrap_or(u64::MAX),
         ];
-        let (mut low, mut high) = ([0u64; 4], [0u64; 4]);
+        let (mut low, mut high) = ([0u64; 5], [0u64; 5]);
         world.all_reduce_into(&settings[..], &mut low[..], SystemOperation::min());
         world.all_reduce_into(&settings[..], &mut high[..], SystemOperation::max());
-        if low[..3] != high[..3] {
-            return Err(Error::InvalidConfig(format!(
-                "the MPI ranks run different estimates (seeds {}..={}, trials {}..={}, chunk \
-                 sizes {}..={}): give every rank the same arguments",
-                low[0], high[0], low[1], high[1], low[2], high[2]
-            )));
+        if low[..4] != high[..4] {
+            return Err(Error::RanksDisagree {
+                seeds: (low[0], high[0]),
+                trials: (low[1], high[1]),
+                chunk_sizes: (low[2], high[2]),
+                same_method: low[3] == high[3],
+            });
         }
         let [
             trials,
@@ -114,16 +129,20 @@ impl World {
             cached_chunks,
             computed_chunks,
             computed_trials,
+            squares_low,
+            squares_high,
         ] = sums;
         if trials != spec.plan.trials() || chunks != spec.plan.chunks() {
-            return Err(Error::InvalidConfig(format!(
-                "the MPI ranks counted {chunks} chunks of {trials} trials, not the plan's {} of {}",
-                spec.plan.chunks(),
-                spec.plan.trials()
-            )));
+            return Err(Error::RanksMiscounted {
+                chunks,
+                trials,
+                plan_chunks: spec.plan.chunks(),
+                plan_trials: spec.plan.trials(),
+            });
         }
-        let mut tally = Tally::of_range(spec.key(), &spec.plan, spec.plan.all(), inside)
-            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        let squares = (u128::from(squares_high) << 32) + u128::from(squares_low);
+        let mut tally = Tally::of_range(spec.key(), &spec.plan, spec.plan.all(), inside)?
+            .with_inside_squares(squares)?;
         tally.sources = SourceCounts {
             cached_chunks,
             computed_chunks,

@@ -23,8 +23,10 @@ pub struct ScaleReport {
     pub chunks: u64,
     /// The kernel that counted the trials.
     pub kernel: &'static str,
-    /// Version string of the sampling algorithm.
+    /// Version string of the sampling algorithm (the method's).
     pub algorithm: &'static str,
+    /// The sampling method: `"plain"` or `"stratified"`.
+    pub method: &'static str,
     /// The inside count, identical in every run (the sweep fails otherwise).
     pub inside: u64,
     /// The estimate `4 · inside / trials`.
@@ -250,7 +252,8 @@ impl ScaleReport {
             chunk_size: spec.plan.chunk_size(),
             chunks: spec.plan.chunks(),
             kernel: spec.kernel.name(),
-            algorithm: crate::ALGORITHM,
+            algorithm: spec.method.algorithm(),
+            method: spec.method.name(),
             inside: sweep.inside,
             pi: pi_estimate(sweep.inside, spec.plan.trials()),
             all_runs_agree: true,

@@ -266,12 +266,6 @@ pub fn estimate_config(args: &EstimateArgs, env: &Env) -> Result<Config, UsageEr
         .transpose()?;
     let launch = Launch::from_env(&|name| env.scheduler_var(name));
     let mode = mode(args.shard, &launch, env)?;
-    if method == Method::Stratified && mode != Mode::Whole {
-        return Err(UsageError(
-            "--method stratified cannot run as shards or MPI ranks yet: run it in one process"
-                .into(),
-        ));
-    }
     if mode == Mode::Mpi && !limits.is_fixed() {
         // Each rank would stop on its own data or clock: the answer would depend on the ranks.
         return Err(UsageError(

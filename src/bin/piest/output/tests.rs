@@ -185,6 +185,45 @@ fn estimate_human_computed() {
     assert_snapshot!(estimate::human(&estimate_report(0, None)));
 }
 
+/// A stratified estimate: 24 chunks of 4^11 (1e8 asked, rounded up), their counts spread as a
+/// real run's are (within ±30 of 3,294,199; a chunk of 4^11 varies by about 23).
+fn stratified_report() -> Report {
+    use piest::sampler::{Grid, Method};
+    use piest::stats::replicates::Replicates;
+    let grid = Grid::new(11).expect("a grid");
+    let mut r = Replicates::EMPTY;
+    for j in 0..24u64 {
+        r.push(3_294_199 + (j * 7919) % 61 - 30);
+    }
+    let s = r.summary(grid).expect("consistent sums");
+    Report {
+        pi: s.pi,
+        trials: 24 << 22,
+        requested_trials: Some(100_000_000),
+        inside: r.inside,
+        chunks: 24,
+        std_error: s.std_error,
+        ci95: s.interval,
+        ci_method: s.method.name(),
+        ci95_half_width: s.half_width,
+        error: s.pi - std::f64::consts::PI,
+        abs_error: (s.pi - std::f64::consts::PI).abs(),
+        algorithm: Method::Stratified.algorithm(),
+        method: Method::Stratified.name(),
+        ..estimate_report(0, None)
+    }
+}
+
+#[test]
+fn estimate_human_stratified() {
+    assert_snapshot!(estimate::human(&stratified_report()));
+}
+
+#[test]
+fn estimate_json_stratified() {
+    assert_snapshot!(estimate::json(&stratified_report()));
+}
+
 #[test]
 fn estimate_human_partly_cached() {
     assert_snapshot!(estimate::human(&estimate_report(
