@@ -9,7 +9,8 @@
 //! A run can also choose its own length: until a precision target is met or a time budget is
 //! spent ([`runner::prefix`], [`stats::stopping`]), with the estimate's convergence series
 //! ([`stats::convergence`]). [`darts`] gives the points of a plan's first trials, for drawing.
-//! [`scale`] times the same run at several worker counts to measure speed-up.
+//! [`scale`] times the same run at several worker counts to measure speed-up; [`compare`] runs
+//! each sampling method at a series of trial counts to show how fast its error falls.
 //!
 //! ```
 //! use std::num::NonZeroUsize;
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod cache;
+pub mod compare;
 pub mod darts;
 pub mod error;
 pub mod merge;

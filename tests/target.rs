@@ -224,6 +224,25 @@ fn bad_targets_and_budgets_are_usage_errors() {
             (&["-n", "0", "--plot", "d.svg"], "at least 1"),
             (&[], "--plot FILE.svg"),
             (&["--plot", "/no/such/dir/d.svg"], "does not exist"),
+            (
+                &["--method", "stratified", "-n", "65537", "--plot", "d.svg"],
+                "at most 4^8 = 65536",
+            ),
+            (
+                &[
+                    "--method",
+                    "stratified",
+                    "--chunk-size",
+                    "16",
+                    "--plot",
+                    "d.svg",
+                ],
+                "--chunk-size is for plain darts",
+            ),
+            (
+                &["--method", "jittered", "--plot", "d.svg"],
+                "expected plain, stratified",
+            ),
         ],
     );
 }
@@ -300,6 +319,98 @@ fn darts_are_the_points_an_estimate_counts() {
             u(&estimate, "inside"),
             "{n} darts of seed {seed} in chunks of {chunk}"
         );
+    }
+}
+
+/// Draws `piest darts --method stratified -n n --seed seed`; returns the circles, the grey
+/// cell lines, the inside count and the text lines of the picture.
+fn stratified_darts(n: &str, seed: &str) -> (usize, usize, u64, Vec<String>) {
+    let env = Piest::new();
+    let path = env.dir.path().join("strata.svg");
+    let out = env
+        .cmd()
+        .args(["darts", "--method", "stratified", "-n", n, "--seed", seed])
+        .arg("--plot")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    let cell_lines = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .filter(|n| n.attribute("stroke") == Some("#BEBEBE"))
+        .count();
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .collect();
+    let inside = texts
+        .iter()
+        .find_map(|t| t.strip_prefix("inside: "))
+        .expect("the inside count")
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    (circles, cell_lines, inside, texts)
+}
+
+#[test]
+fn stratified_darts_are_one_whole_chunk_with_its_grid() {
+    use piest::sampler::{Design, Grid, Kernel, count_design_chunk};
+    for (n, seed, k) in [
+        ("1000", "0", 5u32),
+        ("16", "3", 2),
+        ("4096", "7", 6),
+        ("5000", "1", 7),
+    ] {
+        let (circles, cell_lines, inside, texts) = stratified_darts(n, seed);
+        let grid = Grid::new(k).unwrap();
+        assert_eq!(circles as u64, grid.trials(), "-n {n}: one dart per cell");
+        let cells = grid.cells_per_axis() as usize;
+        // Lines between the cells up to 64 per axis, none beyond.
+        let lines = if cells <= 64 { 2 * (cells - 1) } else { 0 };
+        assert_eq!(cell_lines, lines, "-n {n}");
+        let design = Design::Stratified(grid);
+        let seed_n: u64 = seed.parse().unwrap();
+        let expected = count_design_chunk(Kernel::Scalar, design, seed_n, 0, grid.trials());
+        assert_eq!(inside, expected, "-n {n} --seed {seed}");
+        // The estimate of that one chunk counts the same darts inside.
+        let size = grid.trials().to_string();
+        let estimate = Piest::new()
+            .json(&[
+                "--method",
+                "stratified",
+                "-n",
+                &size,
+                "--chunk-size",
+                &size,
+                "--seed",
+                seed,
+                "--no-cache",
+            ])
+            .0;
+        assert_eq!(inside, u(&estimate, "inside"), "-n {n} --seed {seed}");
+        let grid_text = format!("{cells} × {cells} grid");
+        assert!(texts.iter().any(|t| t.contains(&grid_text)), "{texts:?}");
+        let rounded = n.parse::<u64>().unwrap() != grid.trials();
+        assert_eq!(
+            texts.iter().any(|t| t.contains("rounded up to 4^")),
+            rounded,
+            "{texts:?}"
+        );
+        assert!(texts[0].contains("Hoeffding bound"), "{texts:?}");
     }
 }
 

@@ -33,6 +33,7 @@ Examples:
   piest --max-time 30s                as many whole chunks as 30 seconds allow
   piest -n 1e10 --plot conv.svg       the estimate and its 95% band converging onto π
   piest darts --plot darts.svg        the first 2,000 darts of the run, drawn
+  piest methods --plot methods.svg    plain vs stratified: error against trials, log–log
   piest cache prune --max-size 50MB   keep the result cache small
   piest scale -n 1e9 -w 1,2,4         speed-up at 1, 2 and 4 workers (see piest scale --help)
   piest completions bash > ~/.local/share/bash-completion/completions/piest
@@ -262,7 +263,58 @@ pub enum Command {
     /// trials with the same seed and chunk size counts [example: piest darts --plot darts.svg]
     #[command(after_help = DARTS_EXAMPLES)]
     Darts(DartsArgs),
+
+    /// Compare the sampling methods: one run of each at 1e4, 3e4, 1e5, … trials up to N, with
+    /// its 95% half-width and actual error |estimate − π| (stratified error falls as n^-3/4, plain as
+    /// n^-1/2) [example: piest methods -n 1e9 --plot methods.svg]
+    #[command(after_help = METHODS_EXAMPLES)]
+    Methods(MethodsArgs),
 }
+
+/// Options of `piest methods`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("format").args(["json", "csv"])))]
+pub struct MethodsArgs {
+    /// The largest trial count: each method runs at 1e4, 3e4, 1e5, 3e5, … trials up to N, and at
+    /// N [example: -n 1e10]
+    #[arg(short = 'n', long, value_name = "N", default_value = "1e9", value_parser = count, allow_hyphen_values = true)]
+    pub trials: u64,
+
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    /// Worker threads of every run (default: the number of available cores) [example: -w 2]
+    #[arg(short, long, value_name = "N", value_parser = workers, allow_hyphen_values = true)]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Print one JSON object instead of the table [example: --json]
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print CSV instead of the table: one row per run [example: --csv]
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Also draw the half-widths and errors against trials on log–log axes, with n^-1/2 and
+    /// n^-3/4 guide lines, into an SVG file [example: --plot methods.svg]
+    #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
+    pub plot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub cache: CacheFlags,
+}
+
+/// Examples shown at the end of `piest methods --help`.
+pub const METHODS_EXAMPLES: &str = "\
+Examples:
+  piest methods                                 1e4 … 1e9 trials, both methods, as a table
+  piest methods -n 1e10 --plot methods.svg      up to 1e10 trials, and the log–log plot
+  piest methods -n 1e8 --csv > methods.csv      one CSV row per run
+
+Plain runs use the default chunk size; stratified runs the chunk size `piest --method stratified
+-n N` chooses for each N (the largest 4^k leaving at least 20 chunks), rounded up to whole
+chunks, so the grid grows with the trials. Each run is an ordinary estimate: the result cache
+serves a repeat. The exponents under the table are least-squares slopes of the half-width.";
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -310,6 +362,11 @@ pub struct DartsArgs {
     #[command(flatten)]
     pub chunk: ChunkArgs,
 
+    /// The sampling method: stratified darts are one chunk of N rounded up to 4^k (at most
+    /// 4^8 = 65536), one dart in each cell of its 2^k × 2^k grid.
+    #[command(flatten)]
+    pub method: MethodArgs,
+
     /// The SVG file to draw (required) [example: --plot darts.svg]
     #[arg(long, value_name = "FILE.svg", value_parser = plot_path())]
     pub plot: Option<PathBuf>,
@@ -320,10 +377,14 @@ pub const DARTS_EXAMPLES: &str = "\
 Examples:
   piest darts --plot darts.svg                  2,000 darts of seed 0
   piest darts -n 1e4 --seed 7 --plot d.svg      10,000 darts of seed 7
+  piest darts --method stratified -n 1024 --plot s.svg
+                                                a 32 × 32 grid, one dart per cell
 
 Each dart is one trial: inside the quarter circle (blue) or outside (orange). The title gives the
 estimate 4·inside/N and its 95% half-width; `piest -n N --seed S --chunk-size C` counts exactly
-the same inside points.";
+the same inside points. Stratified darts are the first chunk of
+`piest --method stratified -n 4^k --chunk-size 4^k --seed S`, with the same inside count; one
+chunk has no spread between chunks, so its half-width is Hoeffding's bound.";
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("format").args(["json", "csv", "markdown"])))]

@@ -351,8 +351,10 @@ fn mode(shard: Option<ShardArg>, launch: &Launch, env: &Env) -> Result<Mode, Usa
 /// Everything `piest darts` needs, validated.
 #[derive(Debug)]
 pub struct DartsConfig {
-    /// The darts' plan: `-n` trials in chunks of `--chunk-size`.
+    /// The darts' plan: `-n` trials in chunks of `--chunk-size` (plain darts).
     pub plan: Plan,
+    /// `--method`: plain darts of `plan`, or one stratified chunk of at least `-n` darts.
+    pub method: piest::sampler::Method,
     pub seed: u64,
     /// Whether the seed was drawn from the OS.
     pub random_seed: bool,
@@ -362,6 +364,23 @@ pub struct DartsConfig {
 
 pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageError> {
     let plan = Plan::new(args.trials, args.chunk.size()).map_err(|e| UsageError(e.to_string()))?;
+    if args.method.method == piest::sampler::Method::Stratified {
+        let max = piest::darts::MAX_STRATIFIED_K;
+        if piest::darts::stratified_grid(args.trials).is_none() {
+            return Err(UsageError(format!(
+                "--method stratified draws one chunk of at most 4^{max} = {} darts, not {}",
+                1u64 << (2 * max),
+                args.trials
+            )));
+        }
+        if args.chunk.chunk_size.is_some() {
+            return Err(UsageError(
+                "--chunk-size is for plain darts: stratified darts are one chunk of -n rounded \
+                 up to 4^k"
+                    .into(),
+            ));
+        }
+    }
     let plot = args.plot.as_deref().ok_or_else(|| {
         UsageError("piest darts draws a picture: name its file with --plot FILE.svg".into())
     })?;
@@ -369,6 +388,7 @@ pub fn darts_config(args: &DartsArgs, env: &Env) -> Result<DartsConfig, UsageErr
     let (seed, random_seed) = args.seed.seed.resolve();
     Ok(DartsConfig {
         plan,
+        method: args.method.method,
         seed,
         random_seed,
         plot,

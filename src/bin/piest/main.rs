@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Some(Command::Man) => cmd::man::run(),
             Some(Command::Merge(args)) => cmd::merge::run(&args, &env),
             Some(Command::Darts(args)) => cmd::darts::run(&args, &env),
+            Some(Command::Methods(args)) => cmd::methods::run(&args, &env, cancel),
             None => cmd::estimate::run(&cli.estimate, &env, cancel),
         });
     Ending::new(result, interrupt.received()).exit()

@@ -7,5 +7,6 @@ pub mod darts;
 pub mod estimate;
 pub mod man;
 pub mod merge;
+pub mod methods;
 pub mod scale;
 pub mod stream;

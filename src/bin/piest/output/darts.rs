@@ -3,6 +3,10 @@
 //! 95% half-width in the title and the two counts, in their colours, under it (outside the
 //! square, so no dart is hidden: the only `<circle>` elements are the darts).
 //!
+//! Stratified darts (one chunk, one dart per cell) add a line naming the grid, and the rounding
+//! of the darts asked for up to `4^k`, and draw the cell lines when there are at most
+//! [`MAX_GRID_LINES`] cells per axis; their title's interval is Hoeffding's bound.
+//!
 //! As for the other plots, text is SVG `<text>` in the generic `sans-serif` family: no system
 //! font is loaded.
 
@@ -15,6 +19,12 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 const SIZE: (u32, u32) = (720, 790);
 /// Height of the title and counts above the square.
 const HEADER: u32 = 80;
+/// The extra height of the grid's line for stratified darts.
+const GRID_LINE: u32 = 30;
+/// The most cells per axis whose lines are drawn: beyond, they would cover the darts.
+pub const MAX_GRID_LINES: u64 = 64;
+/// Colour of the cell lines.
+const CELL: RGBColor = RGBColor(190, 190, 190);
 /// Points on the quarter circle's arc.
 const ARC_POINTS: usize = 400;
 
@@ -25,14 +35,34 @@ const OUTSIDE: RGBColor = RGBColor(235, 120, 20);
 
 /// The title: the estimate ± its 95% half-width, the darts and the seed.
 pub fn title(darts: &Darts) -> String {
+    let bound = if darts.grid.is_some() {
+        ", Hoeffding bound"
+    } else {
+        ""
+    };
     format!(
-        "π ≈ 4 × {} / {} = {:.4} ± {:.4} (95%), seed {}",
+        "π ≈ 4 × {} / {} = {:.4} ± {:.4} (95%{bound}), seed {}",
         HumanCount(darts.inside),
         HumanCount(darts.trials()),
         darts.pi(),
         darts.half_width(),
         darts.seed,
     )
+}
+
+/// For stratified darts, the line under the title: the grid, and the rounding of the darts
+/// asked for up to a whole chunk when there was one. `None` for plain darts.
+pub fn grid_line(darts: &Darts) -> Option<String> {
+    let grid = darts.grid?;
+    let k = grid.cells_per_axis();
+    let mut line = format!("stratified: one chunk, a {k} × {k} grid, one dart per cell");
+    if darts.requested != darts.trials() {
+        line = format!(
+            "{line} ({} darts rounded up to {grid})",
+            HumanCount(darts.requested)
+        );
+    }
+    Some(line)
 }
 
 /// Draws `darts` as an SVG document.
@@ -53,9 +83,11 @@ fn radius(n: u64) -> i32 {
 }
 
 fn draw(darts: &Darts, svg: &mut String) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    let grid_line = grid_line(darts);
+    let extra = if grid_line.is_some() { GRID_LINE } else { 0 };
+    let root = SVGBackend::with_string(svg, (SIZE.0, SIZE.1 + extra)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (header, body) = root.split_vertically(HEADER);
+    let (header, body) = root.split_vertically(HEADER + extra);
     let inside = darts.inside;
     let outside = darts.trials() - inside;
     let centre = |x: i32, y: i32, text: String, size: u32, colour: RGBColor| {
@@ -67,16 +99,20 @@ fn draw(darts: &Darts, svg: &mut String) -> Result<(), Box<dyn std::error::Error
     };
     let w = SIZE.0 as i32;
     centre(w / 2, 26, title(darts), 22, BLACK)?;
+    if let Some(line) = grid_line {
+        centre(w / 2, 58, line, 16, BLACK)?;
+    }
+    let counts_y = 60 + extra as i32;
     centre(
         w / 3,
-        60,
+        counts_y,
         format!("inside: {}", HumanCount(inside)),
         17,
         INSIDE,
     )?;
     centre(
         2 * w / 3,
-        60,
+        counts_y,
         format!("outside: {}", HumanCount(outside)),
         17,
         OUTSIDE,
@@ -98,6 +134,18 @@ fn draw(darts: &Darts, svg: &mut String) -> Result<(), Box<dyn std::error::Error
         .label_style(("sans-serif", 14))
         .disable_mesh()
         .draw()?;
+
+    if let Some(grid) = darts.grid.filter(|g| g.cells_per_axis() <= MAX_GRID_LINES) {
+        let k = grid.cells_per_axis();
+        let lines = (1..k).flat_map(|i| {
+            let at = i as f64 / k as f64;
+            [
+                PathElement::new([(at, 0.0), (at, 1.0)], CELL.stroke_width(1)),
+                PathElement::new([(0.0, at), (1.0, at)], CELL.stroke_width(1)),
+            ]
+        });
+        chart.draw_series(lines)?;
+    }
 
     let r = radius(darts.trials());
     chart.draw_series(darts.points.iter().map(|d| {

@@ -1,11 +1,13 @@
 //! Presentation: renderers grouped by the report they render ([`estimate`], [`part`],
-//! [`cache`], [`scale`], [`stream`], [`darts`]) and the live [`progress`] shown while a run goes on. Renderers read
+//! [`cache`], [`scale`], [`stream`], [`darts`],
+//! [`methods`]) and the live [`progress`] shown while a run goes on. Renderers read
 //! report data and format it; none runs an estimate or computes a statistic.
 
 pub mod cache;
 pub mod darts;
 pub mod estimate;
 pub mod man;
+pub mod methods;
 pub mod part;
 pub mod progress;
 pub mod scale;
