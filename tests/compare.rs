@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Busy, Piest, assert_help_examples, assert_usage_errors, interrupt};
+#[cfg(unix)]
+use common::{Busy, interrupt};
+use common::{Piest, assert_help_examples, assert_usage_errors};
 use serde_json::Value;
 
 fn u(v: &Value, field: &str) -> u64 {

@@ -47,6 +47,8 @@ const PATH_INPUTS: &[(&str, &str)] = &[
     ("darts", "--plot"),
     ("scale", "--plot"),
     ("merge", "FILE"),
+    ("methods", "--plot"),
+    ("methods", "--cache-dir"),
 ];
 
 /// One test per entry of [`PATH_INPUTS`]: `~/` in it is `$HOME/`, never a folder named `~`.
@@ -99,6 +101,14 @@ tilde_tests! {
         let (home, _) = run_at_home(env, None, &args);
         assert!(home.join("p.svg").is_file());
     };
+    tilde_in_methods_plot: "methods" "--plot" => |env| {
+        let (home, _) = run_at_home(env, None, &["methods", "-n", "1e4", "--no-cache", "--plot=~/m.svg"]);
+        assert!(home.join("m.svg").is_file());
+    };
+    tilde_in_methods_cache_dir: "methods" "--cache-dir" => |env| {
+        let (home, _) = run_at_home(env, None, &["methods", "-n", "1e4", "--cache-dir=~/mc"]);
+        assert!(home.join("mc").is_dir());
+    };
     tilde_in_merge_files: "merge" "FILE" => |env| {
         let home = env.dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
@@ -134,9 +144,23 @@ fn path_flags_in_help(command: &str) -> Vec<(String, String)> {
     found
 }
 
+/// The subcommands `piest --help` lists (but `help`).
+fn subcommands_in_help() -> Vec<String> {
+    let help = Piest::new().cmd().arg("--help").output().unwrap().stdout;
+    let help = String::from_utf8_lossy(&help).into_owned();
+    help.lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .filter(|name| name != "help")
+        .collect()
+}
+
 #[test]
 fn every_path_flag_has_a_tilde_test() {
-    for command in [
+    const COMMANDS: [&str; 11] = [
         "",
         "cache",
         "cache info",
@@ -147,7 +171,17 @@ fn every_path_flag_has_a_tilde_test() {
         "scale",
         "merge",
         "stream",
-    ] {
+        "methods",
+    ];
+    // A new subcommand must join the list (completions and man take no path).
+    for listed in subcommands_in_help() {
+        assert!(
+            COMMANDS.contains(&listed.as_str())
+                || ["completions", "man"].contains(&listed.as_str()),
+            "`piest {listed}` is not in this test's list of commands"
+        );
+    }
+    for command in COMMANDS {
         for (command, flag) in path_flags_in_help(command) {
             // The cache actions share one global --cache-dir: `cache info` stands for them all.
             let command = if command.starts_with("cache ") {
