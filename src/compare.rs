@@ -157,7 +157,8 @@ impl MethodPoint {
 pub struct MethodFit {
     /// The method.
     pub method: &'static str,
-    /// The slope: the half-width falls as `trials^exponent`.
+    /// The slope: the half-width falls as `trials^exponent`, to 4 decimals (the platform's `ln`
+    /// may differ in its last bit, and no reader needs more digits of a fitted rate).
     pub exponent: f64,
     /// The points it was fitted to.
     pub points: usize,
@@ -216,7 +217,7 @@ impl Comparison {
                     .map(|p| (p.trials as f64, p.ci95_half_width));
                 log_log_slope(pairs).map(|(exponent, points)| MethodFit {
                     method: m.name(),
-                    exponent,
+                    exponent: (exponent * 1e4).round() / 1e4,
                     points,
                 })
             })
