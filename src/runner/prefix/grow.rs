@@ -30,7 +30,7 @@ pub(super) const PIECE_TRIALS: u64 = 1 << 17;
 /// Completed pieces waiting for an earlier one at most, per worker: when one worker is held up
 /// (preempted, or counting a cached span again), the others wait rather than run far ahead of
 /// the prefix, so work past a stop stays a few pieces per worker.
-const WAITING_PER_WORKER: usize = 4;
+pub(super) const WAITING_PER_WORKER: usize = 4;
 
 /// Relative margin under the target at which a stop is taken as expected (see
 /// `Grower::stop_expected_before`): the half-width's relative change between two boundaries,
