@@ -3,6 +3,7 @@
 
 mod common;
 
+use piest::Method;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
@@ -34,7 +35,7 @@ fn cache_dir(env: &Piest) -> PathBuf {
 
 /// The entry file of block `block` for `seed` and `chunk_size` (its name depends on the key).
 fn entry(env: &Piest, seed: u64, chunk_size: u64, block: u64) -> PathBuf {
-    let key = BlockKey::new(seed, chunk_size, block);
+    let key = BlockKey::new(Method::Plain, seed, chunk_size, block);
     piest::cache::Cache::new(cache_dir(env))
         .entry_path(&key)
         .expect("the cache has a key")
@@ -434,12 +435,13 @@ fn cache_verify_recomputes_reports_and_removes_counts_that_differ() {
     assert_eq!(report["trials"], 1_000_000);
 
     // A trusted writer (one that holds the key) stores a wrong count for another seed's run.
-    let mut wrong = Entry::empty(BlockKey::new(10, 10_000, 0));
+    let mut wrong = Entry::empty(BlockKey::new(Method::Plain, 10, 10_000, 0));
     wrong.insert(Span {
         first: 0,
         end: 100,
         trials: 10_000,
         inside: 1,
+        squares: None,
     });
     let cache = Cache::new(cache_dir(&env));
     assert!(CacheSession::open(cache, true).store(&wrong));

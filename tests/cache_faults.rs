@@ -5,6 +5,7 @@
 
 mod common;
 
+use piest::Method;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::Command;
@@ -31,7 +32,7 @@ fn spec(trials: u64, chunk_size: u64, seed: u64) -> RunSpec {
 /// One chunk of 2^22 trials per cell: blocks of 256 chunks, each block's entry holding one span
 /// per chunk. Block `b`'s entry holds chunk `256 b` with inside count `b`.
 fn span_of(block: u64) -> Entry {
-    let key = BlockKey::new(1, 1 << 22, block);
+    let key = BlockKey::new(Method::Plain, 1, 1 << 22, block);
     let first = key.chunk_range().0;
     let mut entry = Entry::empty(key);
     entry.insert(Span {
@@ -39,6 +40,7 @@ fn span_of(block: u64) -> Entry {
         end: first + 1,
         trials: 1 << 22,
         inside: block,
+        squares: None,
     });
     entry
 }
@@ -236,7 +238,7 @@ fn forged_and_copied_entries_are_rejected() {
     std::fs::write(root.join("v1").join(name), &forged).unwrap();
     json_of(env.std_cmd().args(args)); // creates the key and the entry
     let path = Cache::new(&root)
-        .entry_path(&BlockKey::new(4, 10_000, 0))
+        .entry_path(&BlockKey::new(Method::Plain, 4, 10_000, 0))
         .unwrap();
     std::fs::write(&path, &forged).unwrap();
     let (v, stderr) = json_of(env.std_cmd().args(args));
@@ -249,7 +251,7 @@ fn forged_and_copied_entries_are_rejected() {
     let other = Piest::new();
     json_of(other.std_cmd().args(args));
     let theirs = Cache::new(other.dir.path().join("cache"))
-        .entry_path(&BlockKey::new(4, 10_000, 0))
+        .entry_path(&BlockKey::new(Method::Plain, 4, 10_000, 0))
         .unwrap();
     assert_ne!(
         theirs.file_name(),
@@ -667,12 +669,13 @@ fn verify_stops_soon_after_cancel() {
     // One span of 2^22 one-trial chunks: about a second to recompute.
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path());
-    let mut entry = Entry::empty(BlockKey::new(1, 1, 0));
+    let mut entry = Entry::empty(BlockKey::new(Method::Plain, 1, 1, 0));
     entry.insert(Span {
         first: 0,
         end: 1 << 22,
         trials: 1,
         inside: 0,
+        squares: None,
     });
     assert!(CacheSession::open(cache.clone(), true).store(&entry));
     let options = piest::cache::VerifyOptions {

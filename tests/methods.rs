@@ -181,11 +181,63 @@ fn a_stratified_run_is_the_same_with_the_cache_cold_warm_and_refreshed() {
     let (uncached, _) = env.json(&off);
     for v in [&cold, &warm, &refreshed, &uncached] {
         assert_eq!(v["inside"], replicates(8, 6, 489).inside);
-        assert_eq!(v["std_error"], uncached["std_error"]);
-        // Not cached: the interval needs each chunk's squared count.
-        assert!(v["cache"].is_null(), "{v}");
-        assert_eq!(v["cached_chunks"], 0);
+        for field in [
+            "std_error",
+            "ci95_half_width",
+            "ci95",
+            "ci_method",
+            "convergence",
+        ] {
+            assert_eq!(v[field], uncached[field], "{field}");
+        }
     }
+    // 489 chunks of 4^6 = 4,096 trials: less than a cell of 1,024 chunks, so the cache keeps
+    // spans of several chunks with their Σc², which give the interval exactly.
+    let hits = |v: &serde_json::Value| (v["cached_chunks"].clone(), v["cache"]["misses"].clone());
+    assert_eq!(hits(&cold), (0.into(), 489.into()));
+    assert_eq!(hits(&warm), (489.into(), 0.into()));
+    assert_eq!(hits(&refreshed), (0.into(), 489.into()));
+    assert!(uncached["cache"].is_null());
+    // Every cached span recomputed agrees, Σc² included.
+    let (verified, _) = env.json(&["cache", "verify"]);
+    assert_eq!(verified["chunks"], 489);
+    assert_eq!(verified["differences"], serde_json::json!([]));
+}
+
+#[test]
+fn a_stratified_target_run_reads_the_cache_and_stops_where_the_cold_run_did() {
+    let env = Piest::new();
+    let args = [
+        "--method",
+        "stratified",
+        "--target-error",
+        "2e-4",
+        "--chunk-size",
+        "1024",
+        "--seed",
+        "3",
+    ];
+    let (cold, _) = env.json(&args);
+    let (warm, _) = env.json(&args);
+    let mut off = args.to_vec();
+    off.push("--no-cache");
+    let (uncached, _) = env.json(&off);
+    for field in [
+        "inside",
+        "trials",
+        "ci95_half_width",
+        "convergence",
+        "target_met",
+    ] {
+        assert_eq!(cold[field], uncached[field], "{field}");
+        assert_eq!(warm[field], uncached[field], "{field}");
+    }
+    // Spans whose inner boundaries cannot be the stop are read (here the first cell and more:
+    // spans break at the cell's 4,096 chunks and at the convergence points' boundaries); those
+    // that may hold it are counted again chunk by chunk.
+    let chunks = uncached["trials"].as_u64().unwrap() / 1024;
+    let cached = warm["cached_chunks"].as_u64().unwrap();
+    assert!(4096 < cached && cached < chunks, "{cached} of {chunks}");
 }
 
 #[test]

@@ -10,6 +10,7 @@
 
 mod common;
 
+use piest::Method;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -74,7 +75,7 @@ fn ctrl_c_stops_a_fully_cached_rerun() {
     let cell = piest::plan::cache_cell_chunks(1);
     let block = piest::plan::cache_block_chunks(1);
     for b in 0..BLOCKS {
-        let mut entry = Entry::empty(BlockKey::new(0, 1, b));
+        let mut entry = Entry::empty(BlockKey::new(Method::Plain, 0, 1, b));
         for c in 0..block / cell {
             let first = b * block + c * cell;
             entry.insert(Span {
@@ -82,6 +83,7 @@ fn ctrl_c_stops_a_fully_cached_rerun() {
                 end: first + cell,
                 trials: 1,
                 inside: cell * 3 / 4,
+                squares: None,
             });
         }
         assert!(session.store(&entry));
@@ -363,13 +365,14 @@ fn ctrl_c_stops_cache_clear_and_prune_on_a_crowded_cache_and_says_what_they_remo
 fn ctrl_c_stops_cache_verify() {
     let env = Piest::new();
     // Four spans (one per cache cell) of 2^22 one-trial chunks each: seconds to recompute.
-    let mut entry = Entry::empty(BlockKey::new(1, 1, 0));
+    let mut entry = Entry::empty(BlockKey::new(Method::Plain, 1, 1, 0));
     for cell in 0..4 {
         entry.insert(Span {
             first: cell << 22,
             end: (cell + 1) << 22,
             trials: 1,
             inside: 0,
+            squares: None,
         });
     }
     let cache = Cache::new(env.dir.path().join("cache"));

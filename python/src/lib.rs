@@ -202,9 +202,7 @@ fn estimate(
         method,
     };
     let mut warnings = Vec::new();
-    // A stratified run needs each chunk's squared count, which a cached span does not keep: it
-    // neither reads nor writes the cache, as on the command line.
-    let session = if cache && method == Method::Plain {
+    let session = if cache {
         match cache_location(cache_dir)? {
             Some(dir) => Some(CacheSession::open(Cache::new(dir), !refresh)),
             None => {

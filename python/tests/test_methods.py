@@ -81,12 +81,22 @@ def test_a_stratified_sweep_counts_what_the_estimate_counts():
     assert (s.algorithm, s.method) == (est.algorithm, "stratified")
 
 
-def test_a_stratified_run_neither_reads_nor_writes_the_cache(tmp_path):
-    # Its chunks' squared counts are not in the cache: as on the command line, it is computed.
-    first = piest.estimate(1e6, method="stratified", cache_dir=tmp_path)
-    again = piest.estimate(1e6, method="stratified", cache_dir=tmp_path)
-    assert first.cache is None and again.cached_chunks == 0 and again.inside == first.inside
-    assert not any(tmp_path.iterdir())
+def test_a_stratified_run_reads_and_writes_the_cache_like_the_command_line(tmp_path, cli):
+    # The cache keeps each span's squared counts too: a warm run reads every chunk and reports
+    # the same interval; a command-line run on the same directory reads the binding's chunks.
+    first = piest.estimate(1e6, method="stratified", seed=2, cache_dir=tmp_path)
+    again = piest.estimate(1e6, method="stratified", seed=2, cache_dir=tmp_path)
+    assert first.cached_chunks == 0 and first.cache.misses == first.chunks
+    assert again.cached_chunks == again.chunks and again.cache.misses == 0
+    for field in ("inside", "trials", "std_error", "ci95_half_width", "ci_method"):
+        assert getattr(again, field) == getattr(first, field), field
+    out = subprocess.run(
+        [cli, "--method", "stratified", "-n", "1e6", "--seed", "2", "--cache-dir", tmp_path,
+         "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    shell = json.loads(out.stdout)
+    assert (shell["inside"], shell["cached_chunks"]) == (first.inside, first.chunks)
 
 
 def refusal(cli, args):

@@ -3,6 +3,11 @@
 //! keyed file name, its binary on-disk format with a keyed MAC, and the checks that decide
 //! whether a file may be trusted.
 //!
+//! A span of a stratified algorithm's entry also carries `Σc²`, the sum of its chunks' squared
+//! counts (two more words on disk): a stratified run's interval comes from the spread between
+//! chunks, and a span of several chunks must give it exactly. The header's algorithm says which
+//! layout the spans have, so plain entries are byte for byte those of earlier piest versions.
+//!
 //! A block is [`BLOCK_CELLS`](crate::plan::BLOCK_CELLS) *cells*; a cell is [`cache_cell_chunks`]
 //! consecutive chunks worth about [`CELL_TRIALS`](crate::plan::CELL_TRIALS) trials (one chunk
 //! when chunks are that large). A span never crosses a cell boundary, so an entry holds about one
@@ -13,14 +18,16 @@ use std::ops::Range;
 
 use super::key::Secret;
 use crate::plan::{cache_block_chunks, cache_cell_chunks};
+use crate::sampler::Method;
+use crate::stats::convergence;
 
 /// Most spans an entry may hold: two per cell (a prefix of it and the rest, or a run's
 /// remainder chunk) and room for runs that stopped at different places.
 pub const MAX_SPANS: usize = 2048;
 
-/// Largest entry file: the header, [`MAX_SPANS`] spans and the MAC. Anything larger is not an
-/// entry and is never read.
-pub const MAX_ENTRY_BYTES: u64 = (HEADER_MAX + MAX_SPANS * SPAN_BYTES + MAC_BYTES) as u64;
+/// Largest entry file: the header, [`MAX_SPANS`] of the widest spans and the MAC. Anything
+/// larger is not an entry and is never read.
+pub const MAX_ENTRY_BYTES: u64 = (HEADER_MAX + MAX_SPANS * SQUARED_SPAN_BYTES + MAC_BYTES) as u64;
 
 /// Format name of the entries of this version (also the folder's meaning in the docs).
 pub const FORMAT: &str = "piest-cache-entry-v2";
@@ -36,15 +43,19 @@ const MAX_ALGORITHM_BYTES: usize = 255;
 /// Bytes of a header with the longest algorithm name: magic, name length and name, five words.
 const HEADER_MAX: usize = MAGIC.len() + 4 + MAX_ALGORITHM_BYTES + 5 * 8;
 
-/// Bytes of one span on disk: four little-endian words.
+/// Bytes of one span on disk: four little-endian words (first, end, trials, inside).
 const SPAN_BYTES: usize = 32;
+
+/// Bytes of one span that also carries `Σc²`: the four words, then `Σc²` as two words (low,
+/// high).
+const SQUARED_SPAN_BYTES: usize = 48;
 
 const MAC_BYTES: usize = 32;
 
 /// What identifies a block: everything that determines the counts of its chunks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BlockKey {
-    /// Version string of the sampling algorithm ([`crate::ALGORITHM`] for real runs).
+    /// Version string of the sampling algorithm ([`Method::algorithm`] for real runs).
     pub algorithm: String,
     pub seed: u64,
     /// Trials per chunk: chunk `i` of a plan with another chunk size holds other trials.
@@ -54,13 +65,33 @@ pub struct BlockKey {
 }
 
 impl BlockKey {
-    /// The key of block `block` for the current sampling algorithm.
-    pub fn new(seed: u64, chunk_size: u64, block: u64) -> Self {
+    /// The key of block `block` for `method`'s sampling algorithm.
+    pub fn new(method: Method, seed: u64, chunk_size: u64, block: u64) -> Self {
         BlockKey {
-            algorithm: crate::ALGORITHM.to_owned(),
+            algorithm: method.algorithm().to_owned(),
             seed,
             chunk_size,
             block,
+        }
+    }
+
+    /// The method whose algorithm this key names, if this piest knows it.
+    pub fn method(&self) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.algorithm() == self.algorithm)
+    }
+
+    /// Whether this key's spans carry `Σc²` (a stratified algorithm's chunks are replicates).
+    pub fn keeps_squares(&self) -> bool {
+        self.algorithm == crate::sampler::STRATIFIED_ALGORITHM
+    }
+
+    fn span_bytes(&self) -> usize {
+        if self.keeps_squares() {
+            SQUARED_SPAN_BYTES
+        } else {
+            SPAN_BYTES
         }
     }
 
@@ -72,6 +103,24 @@ impl BlockKey {
     /// Chunks per cell for this key's chunk size ([`cache_cell_chunks`]).
     pub fn cell_chunks(&self) -> u64 {
         cache_cell_chunks(self.chunk_size)
+    }
+
+    /// The first chunk boundary after chunk `index` that no span crosses: the next cell
+    /// boundary, and for a key that keeps squares the next boundary of a convergence point too
+    /// ([`convergence::next_boundary`]), so that a run reading stratified spans still has each
+    /// chunk count it puts in a point.
+    pub fn next_break(&self, index: u64) -> u64 {
+        let cell = self.cell_chunks();
+        let next_cell = (index / cell).saturating_add(1).saturating_mul(cell);
+        match convergence::next_boundary(self.chunk_size, index) {
+            Some(point) if self.keeps_squares() => next_cell.min(point),
+            _ => next_cell,
+        }
+    }
+
+    /// Whether spans break at the boundary before chunk `index` ([`BlockKey::next_break`]).
+    pub fn breaks_at(&self, index: u64) -> bool {
+        index == 0 || self.next_break(index - 1) == index
     }
 
     /// The first chunk index of the block and one past its last (saturating at `u64::MAX`).
@@ -107,7 +156,7 @@ pub fn is_entry_name(name: &str) -> bool {
 /// A run of consecutive chunks `first..end` of `trials` trials each and their total inside
 /// count. A *full* span has `trials` equal to the chunk size; a *remainder* span is the single
 /// last chunk of a plan, with fewer trials (a prefix of the full chunk, another count).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span {
     /// First chunk index.
     pub first: u64,
@@ -117,9 +166,41 @@ pub struct Span {
     pub trials: u64,
     /// Inside count of all the span's trials.
     pub inside: u64,
+    /// `Σc²` over the span's chunks, for a key that keeps squares
+    /// ([`BlockKey::keeps_squares`]); `None` for any other.
+    pub squares: Option<u128>,
 }
 
 impl Span {
+    /// A span of one chunk `index` of `trials` trials with `inside` inside, carrying its square
+    /// when `squares` is set.
+    pub fn chunk(index: u64, trials: u64, inside: u64, squares: bool) -> Span {
+        Span {
+            first: index,
+            end: index + 1,
+            trials,
+            inside,
+            squares: squares.then(|| u128::from(inside) * u128::from(inside)),
+        }
+    }
+
+    /// The span of `self` followed by `next` (which must start where `self` ends), or `None` if
+    /// their sums overflow.
+    pub fn then(&self, next: &Span) -> Option<Span> {
+        let squares = match (self.squares, next.squares) {
+            (Some(a), Some(b)) => Some(Some(a.checked_add(b)?)),
+            (None, None) => Some(None),
+            _ => None,
+        }?;
+        Some(Span {
+            first: self.first,
+            end: next.end,
+            trials: self.trials,
+            inside: self.inside.checked_add(next.inside)?,
+            squares,
+        })
+    }
+
     pub fn chunks(&self) -> u64 {
         self.end - self.first
     }
@@ -175,18 +256,24 @@ impl Entry {
     }
 
     /// Whether `span` is plausible for this block: inside the block and one cell, 1 ≤ trials ≤
-    /// chunk size, a remainder only for a single chunk, inside ≤ its trials.
+    /// chunk size, a remainder only for a single chunk (and never of a stratified chunk, which is
+    /// counted whole only), inside ≤ its trials, and `Σc²` present
+    /// exactly when the key keeps squares and possible for the span's counts.
     pub fn accepts(&self, span: &Span) -> bool {
+        let squares_fit = match span.squares {
+            None => !self.key.keeps_squares(),
+            Some(q) => self.key.keeps_squares() && squares_possible(span, q),
+        };
         let (first, end) = self.key.chunk_range();
-        let cell = self.key.cell_chunks();
         let full = span.trials == self.key.chunk_size;
         span.first < span.end
             && first <= span.first
             && span.end <= end
-            && span.first / cell == (span.end - 1) / cell
+            && span.end <= self.key.next_break(span.first)
             && (1..=self.key.chunk_size).contains(&span.trials)
-            && (full || span.chunks() == 1)
+            && (full || (span.chunks() == 1 && !self.key.keeps_squares()))
             && u128::from(span.inside) <= u128::from(span.trials) * u128::from(span.chunks())
+            && squares_fit
     }
 
     /// Adds `span`, replacing a span at the same place. `span` must be plausible.
@@ -200,23 +287,21 @@ impl Entry {
     }
 
     /// Adds a span computed by this run, joining it with this run's full spans that end where
-    /// it starts or start where it ends in the same cell. The entry must hold only disjoint
+    /// it starts or start where it ends, unless spans break there ([`BlockKey::breaks_at`]). The entry must hold only disjoint
     /// spans (one run's), so that joined counts are exact sums.
     pub fn join(&mut self, span: Span) {
         debug_assert!(self.accepts(&span));
         let full = span.trials == self.key.chunk_size;
-        let cell = self.key.cell_chunks();
         let at = self.position(&span);
         let mut joined = span;
         let mut next = at;
         if full && at > 0 {
             let before = self.spans[at - 1];
-            if before.trials == span.trials
+            let adjacent = before.trials == span.trials
                 && before.end == span.first
-                && before.first / cell == span.first / cell
-            {
-                joined.first = before.first;
-                joined.inside += before.inside;
+                && !self.key.breaks_at(span.first);
+            if let Some(both) = before.then(&joined).filter(|_| adjacent) {
+                joined = both;
                 self.spans.remove(at - 1);
                 next -= 1;
             }
@@ -224,11 +309,10 @@ impl Entry {
         let after = self.spans.get(next).copied().filter(|after| {
             full && after.trials == span.trials
                 && after.first == span.end
-                && after.first / cell == span.first / cell
+                && !self.key.breaks_at(span.end)
         });
-        if let Some(after) = after {
-            joined.end = after.end;
-            joined.inside += after.inside;
+        if let Some(both) = after.and_then(|after| joined.then(&after)) {
+            joined = both;
             self.spans.remove(next);
         }
         self.insert(joined);
@@ -347,13 +431,20 @@ impl Entry {
 
     /// The entry as file contents, authenticated with `secret`.
     pub fn encode(&self, secret: &Secret) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_MAX + self.spans.len() * SPAN_BYTES + MAC_BYTES);
+        let span_bytes = self.key.span_bytes();
+        let mut out = Vec::with_capacity(HEADER_MAX + self.spans.len() * span_bytes + MAC_BYTES);
         out.extend_from_slice(MAGIC);
         self.key.encode_into(&mut out);
         out.extend_from_slice(&(self.spans.len() as u64).to_le_bytes());
         for s in &self.spans {
             for word in [s.first, s.end, s.trials, s.inside] {
                 out.extend_from_slice(&word.to_le_bytes());
+            }
+            if self.key.keeps_squares() {
+                let q = s.squares.unwrap_or_default();
+                for word in [q as u64, (q >> 64) as u64] {
+                    out.extend_from_slice(&word.to_le_bytes());
+                }
             }
         }
         let mac = secret.mac(&out);
@@ -401,7 +492,13 @@ impl Entry {
         if count > MAX_SPANS as u64 {
             return Err(Invalid("too many spans".into()));
         }
-        let body_end = reader.at + count as usize * SPAN_BYTES;
+        let mut entry = Entry::empty(BlockKey {
+            algorithm,
+            seed,
+            chunk_size,
+            block,
+        });
+        let body_end = reader.at + count as usize * entry.key.span_bytes();
         if bytes.len() < body_end + MAC_BYTES {
             return Err(Invalid("truncated".into()));
         }
@@ -416,19 +513,23 @@ impl Entry {
         if chunk_size == 0 || stored_block_chunks != cache_block_chunks(chunk_size) {
             return Err(Invalid("bad block layout".into()));
         }
-        let mut entry = Entry::empty(BlockKey {
-            algorithm,
-            seed,
-            chunk_size,
-            block,
-        });
+        if entry.key.keeps_squares() && Method::Stratified.design(chunk_size).is_err() {
+            return Err(Invalid("bad block layout".into()));
+        }
         for _ in 0..count {
             let [first, end, trials, inside] = [(); 4].map(|()| reader.u64());
+            let squares = if entry.key.keeps_squares() {
+                let (low, high) = (reader.u64()?, reader.u64()?);
+                Some(u128::from(high) << 64 | u128::from(low))
+            } else {
+                None
+            };
             entry.spans.push(Span {
                 first: first?,
                 end: end?,
                 trials: trials?,
                 inside: inside?,
+                squares,
             });
         }
         if let Some(bad) = entry.spans.iter().find(|s| !entry.accepts(s)) {
@@ -446,6 +547,19 @@ impl Entry {
         }
         Ok(entry)
     }
+}
+
+/// Whether `squares` can be `Σc²` of `span`'s chunks: one chunk's square is its count squared;
+/// for `m` chunks of `n` trials with total `c`, `c²/m ≤ Σc² ≤ n·c` (Cauchy–Schwarz, and each
+/// `c_i ≤ n`).
+fn squares_possible(span: &Span, squares: u128) -> bool {
+    let c = u128::from(span.inside);
+    let m = u128::from(span.chunks());
+    if m == 1 {
+        return squares == c * c;
+    }
+    let at_least = squares.checked_mul(m).is_none_or(|qm| qm >= c * c);
+    at_least && squares <= u128::from(span.trials) * c
 }
 
 /// Little-endian fields read from the front of a byte slice.
@@ -486,7 +600,7 @@ mod tests {
 
     /// Block 1 at chunk size 100_000: 41 chunks per cell, 10,496 per block.
     fn key(block: u64) -> BlockKey {
-        BlockKey::new(7, 100_000, block)
+        BlockKey::new(Method::Plain, 7, 100_000, block)
     }
 
     fn full(first: u64, end: u64, inside: u64) -> Span {
@@ -495,6 +609,7 @@ mod tests {
             end,
             trials: 100_000,
             inside,
+            squares: None,
         }
     }
 
@@ -508,6 +623,7 @@ mod tests {
             end: base + 51,
             trials: 40,
             inside: 30,
+            squares: None,
         });
         e
     }
@@ -543,13 +659,14 @@ mod tests {
         let bytes = e.encode(&s);
         assert_eq!(Entry::decode(&bytes, &key(1), &s).unwrap(), e);
         // A whole block: one span per cell.
-        let mut whole = Entry::empty(BlockKey::new(7, 1, 0));
+        let mut whole = Entry::empty(BlockKey::new(Method::Plain, 7, 1, 0));
         for cell in 0..crate::plan::BLOCK_CELLS {
             whole.join(Span {
                 first: cell << 22,
                 end: (cell + 1) << 22,
                 trials: 1,
                 inside: 3 << 20,
+                squares: None,
             });
         }
         assert_eq!(whole.spans().len(), 256);
@@ -609,6 +726,7 @@ mod tests {
             end: base + 51,
             trials: 20,
             inside: 15,
+            squares: None,
         });
         let merged = disk.merged_with(&ours);
         assert_eq!(
@@ -622,6 +740,109 @@ mod tests {
         assert_eq!(disk.merged_with(&Entry::empty(key(1))), disk);
     }
 
+    /// Block 0 of stratified chunks of 4^6 = 4,096 trials: 1,024 chunks per cell.
+    fn stratified_key() -> BlockKey {
+        BlockKey::new(Method::Stratified, 7, 4096, 0)
+    }
+
+    fn chunk(index: u64, inside: u64) -> Span {
+        Span::chunk(index, 4096, inside, true)
+    }
+
+    #[test]
+    fn stratified_spans_carry_their_squares_and_break_at_series_points() {
+        let s = secret(1);
+        let key = stratified_key();
+        assert!(key.keeps_squares() && !BlockKey::new(Method::Plain, 7, 4096, 0).keeps_squares());
+        assert_eq!(key.method(), Some(Method::Stratified));
+        // Series points of chunks of 4,096 trials: 1 (trials 100 to 3,162), 2 (5,623), 3, 5,
+        // 8, 14, 25, 44, 78, 138, 245, 435, 772, then the cell's end at 1,024.
+        let breaks: Vec<u64> =
+            std::iter::successors(Some(0), |&i| Some(key.next_break(i)).filter(|&b| b <= 1024))
+                .collect();
+        assert_eq!(
+            breaks,
+            [0, 1, 2, 3, 5, 8, 14, 25, 44, 78, 138, 245, 435, 772, 1024]
+        );
+        let mut e = Entry::empty(key.clone());
+        let counts: Vec<u64> = (0..30).map(|i| 3200 + i % 7).collect();
+        for (i, &c) in counts.iter().enumerate() {
+            e.join(chunk(i as u64, c));
+        }
+        // Joined between breaks only, each span with the sum of its chunks' squares.
+        let firsts: Vec<u64> = e.spans().iter().map(|s| s.first).collect();
+        assert_eq!(firsts, [0, 1, 2, 3, 5, 8, 14, 25]);
+        let span = e.spans()[6];
+        let squares: u128 = counts[14..25].iter().map(|&c| u128::from(c * c)).sum();
+        assert_eq!((span.end, span.squares), (25, Some(squares)));
+        // Two more words a span on disk, and back.
+        let bytes = e.encode(&s);
+        let plain_len = 16 + 4 + crate::ALGORITHM.len() + 40 + 8 * 32 + 32;
+        let algorithm_longer = crate::sampler::STRATIFIED_ALGORITHM.len() - crate::ALGORITHM.len();
+        assert_eq!(bytes.len(), plain_len + algorithm_longer + 8 * 16);
+        assert_eq!(Entry::decode(&bytes, &key, &s).unwrap(), e);
+    }
+
+    #[test]
+    fn impossible_squares_are_refused_even_with_a_good_mac() {
+        let s = secret(1);
+        let strat = stratified_key();
+        let decode = |spans: &[Span]| {
+            let mut e = Entry::empty(strat.clone());
+            e.spans = spans.to_vec();
+            Entry::decode(&e.encode(&s), &strat, &s)
+        };
+        let one = chunk(0, 3000);
+        assert!(decode(&[one]).is_ok());
+        let two = chunk(3, 3000).then(&chunk(4, 3100)).unwrap();
+        assert!(decode(&[two]).is_ok());
+        let cases = [
+            // One chunk's square is its count squared.
+            Span {
+                squares: Some(9_000_001),
+                ..one
+            },
+            // Below (Σc)²/m: no counts have that little spread.
+            Span {
+                squares: Some(6100 * 6100 / 2 - 1),
+                ..two
+            },
+            // Above n·Σc: some chunk would hold more than its trials.
+            Span {
+                squares: Some(4096 * 6100 + 1),
+                ..two
+            },
+            // Squares missing, or on a plain key's span.
+            Span {
+                squares: None,
+                ..one
+            },
+            // A span across a series point's boundary (chunks 3..5 | 5..8).
+            chunk(4, 3000).then(&chunk(5, 3000)).unwrap(),
+            // A remainder of a stratified chunk.
+            Span {
+                trials: 100,
+                inside: 50,
+                squares: Some(2500),
+                ..one
+            },
+        ];
+        for bad in cases {
+            let err = decode(&[bad]).unwrap_err().0;
+            assert!(err.contains("implausible"), "{bad:?}: {err}");
+        }
+        // A plain entry has no room for squares on disk, and takes no span that has them.
+        let with_squares = Span {
+            squares: Some(1),
+            ..full(0, 1, 1)
+        };
+        assert!(!Entry::empty(key(0)).accepts(&with_squares));
+        // A stratified key whose chunk size is not 4^k is no layout of this piest's.
+        let odd = Entry::empty(BlockKey::new(Method::Stratified, 7, 1000, 0));
+        let err = Entry::decode(&odd.encode(&s), &odd.key, &s).unwrap_err().0;
+        assert!(err.contains("layout"), "{err}");
+    }
+
     #[test]
     fn names_depend_on_the_secret_and_every_key_field() {
         let base = key(3);
@@ -630,9 +851,9 @@ mod tests {
         let names = [
             base.file_name(&secret(1)),
             base.file_name(&secret(2)),
-            BlockKey::new(8, 100_000, 3).file_name(&secret(1)),
-            BlockKey::new(7, 100_001, 3).file_name(&secret(1)),
-            BlockKey::new(7, 100_000, 4).file_name(&secret(1)),
+            BlockKey::new(Method::Plain, 8, 100_000, 3).file_name(&secret(1)),
+            BlockKey::new(Method::Plain, 7, 100_001, 3).file_name(&secret(1)),
+            BlockKey::new(Method::Plain, 7, 100_000, 4).file_name(&secret(1)),
             other_algorithm.file_name(&secret(1)),
         ];
         for (i, a) in names.iter().enumerate() {

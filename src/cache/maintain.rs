@@ -18,6 +18,7 @@ use super::entry::{Entry, MAX_ENTRY_BYTES, is_entry_name};
 use super::key::{KeyError, Secret, open_regular};
 use super::verify::VerifyReport;
 use super::{Cache, CacheError, TAG_FILE, TEMP_PREFIX, TEMP_SUFFIX};
+use crate::sampler::Method;
 
 /// A temporary file older than this is a leftover of a killed writer, which `prune` removes
 /// (a live writer renames its temporary file within milliseconds).
@@ -141,6 +142,21 @@ pub struct CacheInfo {
     /// Files of the previous format's folder (`v1/`), which is never read.
     pub old_format_files: u64,
     pub old_format_bytes: u64,
+    /// The valid entries by sampling method, in [`Method::ALL`]'s order, then those of an
+    /// algorithm this piest does not know.
+    pub methods: Vec<MethodCoverage>,
+}
+
+/// What the valid entries of one sampling algorithm hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MethodCoverage {
+    /// The method's name (`plain`, `stratified`), or `unknown`.
+    pub method: String,
+    /// The sampling algorithm's version string.
+    pub algorithm: String,
+    pub entries: u64,
+    pub chunks: u64,
+    pub trials: u64,
 }
 
 /// A file that `clear` or `prune` left in place, and why.
@@ -320,8 +336,11 @@ impl Cache {
             strange_files: listing.strange.iter().take(MAX_NAMED).cloned().collect(),
             old_format_files: old_files,
             old_format_bytes: old_bytes,
+            methods: Vec::new(),
         };
         let mut seeds = std::collections::HashSet::new();
+        // By position in Method::ALL (unknown algorithms last), then algorithm.
+        let mut methods = std::collections::BTreeMap::new();
         for file in listing.files.iter().filter(|f| !f.temp) {
             check(cancel, || Done::Unchanged)?;
             match judge(file, &view) {
@@ -331,6 +350,23 @@ impl Cache {
                     let (chunks, trials) = coverage(&entry);
                     info.chunks = info.chunks.saturating_add(chunks);
                     info.trials = info.trials.saturating_add(trials);
+                    let method = entry.key.method();
+                    let order = method.and_then(|m| Method::ALL.iter().position(|&a| a == m));
+                    let share = methods
+                        .entry((
+                            order.unwrap_or(Method::ALL.len()),
+                            entry.key.algorithm.clone(),
+                        ))
+                        .or_insert_with(|| MethodCoverage {
+                            method: method.map_or("unknown", Method::name).to_owned(),
+                            algorithm: entry.key.algorithm.clone(),
+                            entries: 0,
+                            chunks: 0,
+                            trials: 0,
+                        });
+                    share.entries += 1;
+                    share.chunks = share.chunks.saturating_add(chunks);
+                    share.trials = share.trials.saturating_add(trials);
                 }
                 Judged::Invalid => info.invalid += 1,
                 Judged::Unverified => info.unverified += 1,
@@ -338,6 +374,7 @@ impl Cache {
             }
         }
         info.seeds = seeds.len() as u64;
+        info.methods = methods.into_values().collect();
         Ok(info)
     }
 

@@ -2,6 +2,7 @@
 
 use super::super::{BlockKey, CacheSession, Span};
 use super::*;
+use crate::sampler::Method;
 
 /// A cache with `blocks` entries of one cell's worth of spans for seed 1 (chunk size 10), the
 /// entry of block `b` last used `10 · (blocks − b)` hours ago (block 0 oldest).
@@ -10,7 +11,7 @@ fn cache_with(blocks: u64, now: SystemTime) -> (tempfile::TempDir, Cache) {
     let cache = Cache::new(dir.path());
     let session = CacheSession::open(cache.clone(), true);
     for block in 0..blocks {
-        let key = BlockKey::new(1, 10, block);
+        let key = BlockKey::new(Method::Plain, 1, 10, block);
         let first = key.chunk_range().0;
         let mut entry = Entry::empty(key);
         entry.insert(Span {
@@ -18,6 +19,7 @@ fn cache_with(blocks: u64, now: SystemTime) -> (tempfile::TempDir, Cache) {
             end: first + 4,
             trials: 10,
             inside: 28,
+            squares: None,
         });
         assert!(session.store(&entry));
         let path = session.entry_path(&entry.key).unwrap();
@@ -30,7 +32,9 @@ fn cache_with(blocks: u64, now: SystemTime) -> (tempfile::TempDir, Cache) {
 }
 
 fn path(cache: &Cache, block: u64) -> PathBuf {
-    cache.entry_path(&BlockKey::new(1, 10, block)).unwrap()
+    cache
+        .entry_path(&BlockKey::new(Method::Plain, 1, 10, block))
+        .unwrap()
 }
 
 #[test]

@@ -36,8 +36,8 @@ pub use entry::{
 };
 pub use key::{KEY_FILE, KeyError, Replaced, Secret};
 pub use maintain::{
-    CacheInfo, Cleared, Done, KeyState, MaintenanceError, NotRemoved, PruneReport, Pruned, Removed,
-    Strange, StrangeKind, Swept,
+    CacheInfo, Cleared, Done, KeyState, MaintenanceError, MethodCoverage, NotRemoved, PruneReport,
+    Pruned, Removed, Strange, StrangeKind, Swept,
 };
 pub use session::{CacheSession, CacheSummary, FLUSH_INTERVAL};
 pub use trust::Distrust;

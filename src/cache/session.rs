@@ -337,6 +337,7 @@ pub(super) fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<
 mod tests {
     use super::super::Span;
     use super::*;
+    use crate::sampler::Method;
 
     fn entry(key: &BlockKey, chunks: &[(u64, u64)]) -> Entry {
         let mut e = Entry::empty(key.clone());
@@ -346,6 +347,7 @@ mod tests {
                 end: index + 1,
                 trials: key.chunk_size,
                 inside,
+                squares: None,
             });
         }
         e
@@ -355,7 +357,7 @@ mod tests {
     fn stored_entries_are_loaded_and_merged_with_what_is_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
-        let key = BlockKey::new(1, 1 << 22, 0);
+        let key = BlockKey::new(Method::Plain, 1, 1 << 22, 0);
         assert_eq!(session.load(&key), None);
         assert!(session.store(&entry(&key, &[(0, 5), (1, 6)])));
         // Another writer with other chunks: the file ends up with the union.
@@ -376,7 +378,7 @@ mod tests {
     #[test]
     fn refresh_reads_nothing_and_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        let key = BlockKey::new(1, 1 << 22, 0);
+        let key = BlockKey::new(Method::Plain, 1, 1 << 22, 0);
         CacheSession::open(Cache::new(dir.path()), true).store(&entry(&key, &[(0, 5)]));
         let session = CacheSession::open(Cache::new(dir.path()), false);
         assert_eq!(session.load(&key), None);
@@ -394,7 +396,7 @@ mod tests {
     fn an_invalid_entry_is_warned_about_once_and_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
-        let key = BlockKey::new(1, 1 << 22, 0);
+        let key = BlockKey::new(Method::Plain, 1, 1 << 22, 0);
         let path = session.entry_path(&key).unwrap();
         std::fs::write(&path, b"piest-cache").unwrap();
         assert_eq!(session.load(&key), None);
@@ -410,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
         for block in 0..10 {
-            let key = BlockKey::new(1, 1 << 22, block);
+            let key = BlockKey::new(Method::Plain, 1, 1 << 22, block);
             std::fs::write(session.entry_path(&key).unwrap(), b"").unwrap();
             assert_eq!(session.load(&key), None);
         }
@@ -425,7 +427,7 @@ mod tests {
         let file = dir.path().join("file");
         std::fs::write(&file, b"not a directory").unwrap();
         let session = CacheSession::open(Cache::new(file.join("cache")), true);
-        let key = BlockKey::new(1, 10, 0);
+        let key = BlockKey::new(Method::Plain, 1, 10, 0);
         assert!(!session.is_usable());
         assert_eq!(session.load(&key), None);
         assert!(!session.store(&entry(&key, &[(0, 5)])));
@@ -438,7 +440,9 @@ mod tests {
     fn failing_writes_cost_only_their_entries() {
         let dir = tempfile::tempdir().unwrap();
         let session = CacheSession::open(Cache::new(dir.path()), true);
-        let keys: Vec<BlockKey> = (0..4).map(|b| BlockKey::new(1, 1 << 22, b)).collect();
+        let keys: Vec<BlockKey> = (0..4)
+            .map(|b| BlockKey::new(Method::Plain, 1, 1 << 22, b))
+            .collect();
         // A non-empty folder where block 1's entry belongs: its rename fails.
         let blocked = session.entry_path(&keys[1]).unwrap();
         std::fs::create_dir(&blocked).unwrap();

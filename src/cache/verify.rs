@@ -11,12 +11,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Cache;
-use super::entry::{Entry, Span};
+use super::entry::{BlockKey, Entry, Span};
 use super::key::Secret;
 use super::maintain::{Done, MaintenanceError, check, read_file};
 use super::session::write_atomic;
 use crate::runner::SLICE_TRIALS;
-use crate::sampler::{Design, Kernel, LaneStates};
+use crate::sampler::{Kernel, LaneStates, Method};
 
 /// BLAKE3 key-derivation context of the sample choice.
 const SAMPLE_CONTEXT: &str = "piest 2026-12-01 cache verify sample";
@@ -32,10 +32,12 @@ pub struct VerifyOptions {
     pub kernel: Kernel,
 }
 
-/// A cached span whose count differs from the recomputed one (it has been removed).
+/// A cached span whose count (or `Σc²`) differs from the recomputed one (it has been removed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Difference {
     pub entry: String,
+    /// The sampling method of the entry (`plain`, `stratified`).
+    pub method: &'static str,
     pub seed: u64,
     pub chunk_size: u64,
     /// First chunk of the span.
@@ -48,13 +50,18 @@ pub struct Difference {
     pub cached: u64,
     /// Inside count recomputed now.
     pub computed: u64,
+    /// For a stratified entry, `Σc²` of the span's chunks the cache held, as a decimal string
+    /// (it may exceed 2^64); `null` for plain ones.
+    pub cached_squares: Option<String>,
+    /// The same recomputed now.
+    pub computed_squares: Option<String>,
 }
 
 /// What `cache verify` found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     pub dir: String,
-    /// Valid entries of the current sampling algorithm read.
+    /// Valid entries of a sampling algorithm this piest knows (every method's) read.
     pub entries: u64,
     /// Entry files that fail verification (damaged, forged, another cache's); not recomputed.
     pub invalid: u64,
@@ -102,7 +109,7 @@ impl Cache {
             let name = file.path.file_name().map(|n| n.to_string_lossy());
             match Entry::decode_any(&bytes, &secret) {
                 Ok(entry) if name.as_deref() == Some(entry.key.file_name(&secret).as_str()) => {
-                    if entry.key.algorithm == crate::ALGORITHM {
+                    if entry.key.method().is_some() {
                         report.entries += 1;
                         entries.push((file.path.clone(), entry));
                     } else {
@@ -128,9 +135,9 @@ impl Cache {
             .thread_name(|i| format!("piest-verify-{i}"))
             .build()
             .map_err(|source| MaintenanceError::Workers { workers, source })?;
-        let counts: Vec<Option<u64>> = pool.install(|| {
+        let counts: Vec<Option<Span>> = pool.install(|| {
             jobs.par_iter()
-                .map(|(i, span)| recount(options.kernel, entries[*i].1.key.seed, span, cancel))
+                .map(|(i, span)| recount(options.kernel, &entries[*i].1.key, span, cancel))
                 .collect()
         });
         let mut bad: Vec<Vec<Span>> = vec![Vec::new(); entries.len()];
@@ -139,17 +146,20 @@ impl Cache {
             report.spans += 1;
             report.chunks += span.chunks();
             report.trials = report.trials.saturating_add(span.total_trials());
-            if count != span.inside {
+            if count != *span {
                 let (path, entry) = &entries[*i];
                 report.differences.push(Difference {
                     entry: path.display().to_string(),
+                    method: entry.key.method().map_or("", Method::name),
                     seed: entry.key.seed,
                     chunk_size: entry.key.chunk_size,
                     first_chunk: span.first,
                     end_chunk: span.end,
                     trials_per_chunk: span.trials,
                     cached: span.inside,
-                    computed: count,
+                    computed: count.inside,
+                    cached_squares: span.squares.map(|q| q.to_string()),
+                    computed_squares: count.squares.map(|q| q.to_string()),
                 });
                 bad[*i].push(*span);
             }
@@ -189,12 +199,15 @@ fn sampled(options: &VerifyOptions, entry: &Entry, span: &Span) -> bool {
     (u64::from_le_bytes(word) as f64) < options.fraction * 2f64.powi(64)
 }
 
-/// The inside count of `span` recomputed, or `None` once `cancel` is set.
-fn recount(kernel: Kernel, seed: u64, span: &Span, cancel: &AtomicBool) -> Option<u64> {
-    (span.first..span.end)
+/// `span` of an entry of `key` recomputed with the key's method (its count, and `Σc²` where the
+/// key keeps squares), or `None` once `cancel` is set or when the key cannot be recomputed.
+fn recount(kernel: Kernel, key: &BlockKey, span: &Span, cancel: &AtomicBool) -> Option<Span> {
+    let design = key.method()?.design(key.chunk_size).ok()?;
+    let squares = key.keeps_squares();
+    let (inside, sum_of_squares) = (span.first..span.end)
         .into_par_iter()
         .map(|index| {
-            let mut states = LaneStates::for_chunk(seed, index);
+            let mut states = LaneStates::for_chunk(key.seed, index);
             let mut inside = 0;
             let mut left = span.trials;
             while left > 0 {
@@ -202,12 +215,17 @@ fn recount(kernel: Kernel, seed: u64, span: &Span, cancel: &AtomicBool) -> Optio
                     return None;
                 }
                 let n = left.min(SLICE_TRIALS);
-                inside += kernel.count(Design::Plain, &mut states, span.trials - left, n);
+                inside += kernel.count(design, &mut states, span.trials - left, n);
                 left -= n;
             }
-            Some(inside)
+            Some((inside, u128::from(inside) * u128::from(inside)))
         })
-        .try_reduce(|| 0, |a, b| Some(a + b))
+        .try_reduce(|| (0, 0), |a, b| Some((a.0 + b.0, a.1 + b.1)))?;
+    Some(Span {
+        inside,
+        squares: squares.then_some(sum_of_squares),
+        ..*span
+    })
 }
 
 /// Removes the spans `bad` from the entry at `path` (read again: another run may have stored
@@ -250,7 +268,7 @@ fn remove_spans(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::{BlockKey, CacheSession};
+    use crate::cache::CacheSession;
     use crate::sampler::count_chunk;
 
     fn options(fraction: f64) -> VerifyOptions {
@@ -267,7 +285,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let session = CacheSession::open(cache.clone(), true);
-        let key = BlockKey::new(3, 1000, 0);
+        let key = BlockKey::new(Method::Plain, 3, 1000, 0);
         let cell = key.cell_chunks();
         let mut entry = Entry::empty(key.clone());
         for c in 0..3 {
@@ -279,6 +297,7 @@ mod tests {
                 end: (c + 1) * cell,
                 trials: 1000,
                 inside: if c == 1 { inside + 1 } else { inside },
+                squares: None,
             });
         }
         assert!(session.store(&entry));
@@ -311,6 +330,55 @@ mod tests {
     }
 
     #[test]
+    fn verify_recomputes_stratified_spans_with_their_squares() {
+        use crate::sampler::{Design, Grid, count_design_chunk};
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let session = CacheSession::open(cache.clone(), true);
+        // Chunks of 4^5 = 1,024 trials: spans of chunks 10..18 and 18..31 (between series points),
+        // both right; then the
+        // second with its Σc² changed by a count moved between two of its chunks (Σc kept).
+        let grid = Grid::new(5).unwrap();
+        let key = BlockKey::new(Method::Stratified, 3, grid.trials(), 0);
+        let design = Design::Stratified(grid);
+        let count = |i| count_design_chunk(Kernel::Scalar, design, 3, i, grid.trials());
+        let span = |chunks: std::ops::Range<u64>, shift: u64| {
+            let mut counts: Vec<u64> = chunks.clone().map(count).collect();
+            counts[0] += shift;
+            counts[1] -= shift;
+            Span {
+                first: chunks.start,
+                end: chunks.end,
+                trials: grid.trials(),
+                inside: counts.iter().sum(),
+                squares: Some(counts.iter().map(|&c| u128::from(c * c)).sum()),
+            }
+        };
+        let mut entry = Entry::empty(key.clone());
+        entry.insert(span(10..18, 0));
+        entry.insert(span(18..31, 5));
+        assert!(session.store(&entry));
+        let report = cache
+            .verify(&options(1.0), &AtomicBool::new(false))
+            .unwrap();
+        assert_eq!((report.entries, report.spans, report.chunks), (1, 2, 21));
+        let [d] = &report.differences[..] else {
+            panic!("{report:?}")
+        };
+        assert_eq!(
+            (d.method, d.first_chunk, d.cached),
+            ("stratified", 18, d.computed)
+        );
+        assert_ne!(d.cached_squares, d.computed_squares);
+        let right = span(18..31, 0).squares.map(|q| q.to_string());
+        assert_eq!(d.computed_squares, right);
+        let again = cache
+            .verify(&options(1.0), &AtomicBool::new(false))
+            .unwrap();
+        assert_eq!((again.spans, again.differences.len()), (1, 0));
+    }
+
+    #[test]
     fn a_sample_is_reproducible_and_a_set_flag_cancels() {
         let (_dir, cache, _key) = cache_with_a_wrong_span();
         let none = cache
@@ -323,7 +391,7 @@ mod tests {
         assert!(matches!(err, MaintenanceError::Cancelled { .. }), "{err}");
         assert_eq!(
             cache.info().unwrap().chunks,
-            3 * BlockKey::new(3, 1000, 0).cell_chunks()
+            3 * BlockKey::new(Method::Plain, 3, 1000, 0).cell_chunks()
         );
     }
 }

@@ -7,7 +7,7 @@
 //! at most [`FLUSH_INTERVAL`] after its previous store, and when the run stops early.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,8 +31,8 @@ const HANDOFF_CHECK: u64 = 256;
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct BlockCount {
     pub inside: u64,
-    /// `Σc²` of the computed chunks (the runner keeps it for stratified runs only, which the
-    /// cache never answers).
+    /// `Σc²` of the chunks (what a stratified run's interval needs; the cache keeps it for
+    /// stratified spans, so for a plain run it covers the computed chunks only and is unused).
     pub inside_squares: u128,
     pub sources: SourceCounts,
 }
@@ -65,7 +65,7 @@ pub(super) fn run(
             })
             .try_reduce(BlockCount::default, |a, b| Ok(a.add(b)));
     };
-    let key = BlockKey::new(spec.seed, spec.plan.chunk_size(), block);
+    let key = spec.block_key(block);
     let full_end = chunks.end.min(spec.plan.full_chunks()).max(chunks.start);
     let remainder = (full_end < chunks.end).then(|| (full_end, spec.plan.chunk(full_end).trials));
     let began = Instant::now();
@@ -82,20 +82,10 @@ pub(super) fn run(
             return Err(Error::Cancelled);
         }
         read.inside += span.inside;
+        read.inside_squares += span.squares.unwrap_or(0);
         read.sources.cached_chunks += span.chunks();
-        let first = Chunk {
-            index: span.first,
-            trials: span.total_trials(),
-        };
         observer.trials_done(span.total_trials());
-        report(
-            observer,
-            first,
-            span.chunks(),
-            span.inside,
-            began,
-            ChunkSource::Cached,
-        );
+        report(observer, span, began, ChunkSource::Cached);
     }
     let missing: u64 = cover.missing.iter().map(|r| r.end - r.start).sum();
     if missing == 0 {
@@ -108,8 +98,7 @@ pub(super) fn run(
         stored: 0,
         last_store: Instant::now(),
     });
-    let sums = Sums::default();
-    let cell = key.cell_chunks();
+    let sums = Mutex::new(BlockCount::default());
     // Per-split state taken by reference (no accumulator moved per chunk); dropping it at the
     // end of its split, also when cancelled, hands its span to the block.
     let result = cover
@@ -117,7 +106,7 @@ pub(super) fn run(
         .par_iter()
         .flat_map(|r| r.clone().into_par_iter())
         .try_for_each_init(
-            || Growing::new(&pending, cache, cell, &sums),
+            || Growing::new(&pending, cache, &key, &sums),
             |growing, index| {
                 let inside = compute_chunk(spec, index, observer, cancel)?;
                 growing.push(spec.plan.chunk(index), inside);
@@ -128,7 +117,7 @@ pub(super) fn run(
     let mut pending = lock(&pending);
     pending.store(cache);
     // Misses are the chunks computed (a cancelled run computes fewer than it missed).
-    let computed = sums.counted();
+    let computed = *sums.lock().unwrap_or_else(PoisonError::into_inner);
     cache.count(0, computed.sources.computed_chunks, pending.stored);
     result?;
     Ok(read.add(computed))
@@ -142,53 +131,32 @@ fn computed(inside: u64, trials: u64) -> BlockCount {
     }
 }
 
-/// The totals of the chunks computed for one block, added to by every worker.
-#[derive(Default)]
-struct Sums {
-    inside: AtomicU64,
-    chunks: AtomicU64,
-    trials: AtomicU64,
-}
-
-impl Sums {
-    fn counted(&self) -> BlockCount {
-        BlockCount {
-            inside: self.inside.load(Ordering::Relaxed),
-            inside_squares: 0,
-            sources: SourceCounts {
-                cached_chunks: 0,
-                computed_chunks: self.chunks.load(Ordering::Relaxed),
-                computed_trials: self.trials.load(Ordering::Relaxed),
-            },
-        }
-    }
-}
-
 /// The span one worker (one rayon split) is adding consecutive chunks to, handed to its block's
 /// [`Pending`] when the next chunk does not continue it, when it has grown for
 /// [`HANDOFF_INTERVAL`], and when dropped.
 struct Growing<'a> {
     pending: &'a Mutex<Pending>,
     cache: &'a CacheSession,
-    cell: u64,
+    key: &'a BlockKey,
     span: Option<Span>,
     since: Instant,
     /// What this worker computed, added to `sums` when dropped.
     own: BlockCount,
-    sums: &'a Sums,
+    /// The totals of the chunks computed for the block, added to by every worker.
+    sums: &'a Mutex<BlockCount>,
 }
 
 impl<'a> Growing<'a> {
     fn new(
         pending: &'a Mutex<Pending>,
         cache: &'a CacheSession,
-        cell: u64,
-        sums: &'a Sums,
+        key: &'a BlockKey,
+        sums: &'a Mutex<BlockCount>,
     ) -> Self {
         Growing {
             pending,
             cache,
-            cell,
+            key,
             span: None,
             since: Instant::now(),
             own: BlockCount::default(),
@@ -198,24 +166,19 @@ impl<'a> Growing<'a> {
 
     fn push(&mut self, chunk: Chunk, inside: u64) {
         self.own = self.own.add(computed(inside, chunk.trials));
+        let next = Span::chunk(chunk.index, chunk.trials, inside, self.key.keeps_squares());
         if let Some(span) = &mut self.span {
             let continues = span.trials == chunk.trials
                 && span.end == chunk.index
-                && !chunk.index.is_multiple_of(self.cell)
+                && !self.key.breaks_at(chunk.index)
                 && (span.chunks() % HANDOFF_CHECK != 0 || self.since.elapsed() < HANDOFF_INTERVAL);
-            if continues {
-                span.end += 1;
-                span.inside += inside;
+            if let Some(joined) = span.then(&next).filter(|_| continues) {
+                *span = joined;
                 return;
             }
         }
         self.hand_over();
-        self.span = Some(Span {
-            first: chunk.index,
-            end: chunk.index + 1,
-            trials: chunk.trials,
-            inside,
-        });
+        self.span = Some(next);
     }
 
     fn hand_over(&mut self) {
@@ -229,16 +192,8 @@ impl<'a> Growing<'a> {
 impl Drop for Growing<'_> {
     fn drop(&mut self) {
         self.hand_over();
-        let own = self.own.sources;
-        self.sums
-            .inside
-            .fetch_add(self.own.inside, Ordering::Relaxed);
-        self.sums
-            .chunks
-            .fetch_add(own.computed_chunks, Ordering::Relaxed);
-        self.sums
-            .trials
-            .fetch_add(own.computed_trials, Ordering::Relaxed);
+        let mut sums = self.sums.lock().unwrap_or_else(PoisonError::into_inner);
+        *sums = sums.add(self.own);
     }
 }
 
@@ -328,6 +283,30 @@ mod tests {
         // The short run's remainder is still cached beside the full chunk 600.
         assert_eq!(cached(&short, &cache, true).0.sources.cached_chunks, 601);
         assert!(cached(&long, &cache, true).1.warnings.is_empty());
+    }
+
+    #[test]
+    fn stratified_runs_read_their_counts_and_squares_at_every_chunk_size_and_worker_count() {
+        use super::super::tests::stratified;
+        // Chunks of 4^5 (4,096 to a cell: spans of many chunks), 4^11 (one cell) and 4^12.
+        for (k, chunks) in [(5, 700), (11, 3), (12, 2)] {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path());
+            let expected = whole(&stratified(chunks, k, 6, 2)).replicates();
+            for workers in [1, 2, 3] {
+                let s = stratified(chunks, k, 6, workers);
+                let (tally, summary) = cached(&s, &cache, workers != 3);
+                assert_eq!(tally.replicates(), expected, "4^{k}, {workers} workers");
+                let hits = if workers == 2 { chunks } else { 0 };
+                assert_eq!((summary.hits, tally.sources.cached_chunks), (hits, hits));
+            }
+            // Another method's entries are other entries.
+            let plain = RunSpec {
+                method: crate::sampler::Method::Plain,
+                ..stratified(chunks, k, 6, 2)
+            };
+            assert_eq!(cached(&plain, &cache, true).0.sources.cached_chunks, 0);
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::Error;
-use crate::cache::CacheSession;
+use crate::cache::{BlockKey, CacheSession, Span};
 use crate::plan::{Chunk, Plan};
 use crate::sampler::{Design, Kernel, LANES, LaneStates, Method};
 use crate::tally::{SourceCounts, Tally, TallyKey};
@@ -57,6 +57,11 @@ impl RunSpec {
         TallyKey::of_method(self.method, self.seed, self.plan.chunk_size())
     }
 
+    /// The cache key of block `block` of this run's plan.
+    pub fn block_key(&self, block: u64) -> BlockKey {
+        BlockKey::new(self.method, self.seed, self.plan.chunk_size(), block)
+    }
+
     /// What the kernels count: the method with the grid the chunk size fixes. Refuses a
     /// stratified chunk size that is not `4^k` and stratified trials that are not whole chunks.
     pub fn design(&self) -> Result<Design, Error> {
@@ -91,6 +96,9 @@ pub struct ChunkEvent {
     pub chunks: u64,
     /// Its inside count.
     pub inside: u64,
+    /// `Σc²` over its chunks: a computed chunk's count squared; for a cached span, what the
+    /// cache keeps (stratified spans only: `None` for a plain one).
+    pub inside_squares: Option<u128>,
     /// Index of the pool thread that ran it.
     pub thread: usize,
     /// Time it took.
@@ -130,9 +138,6 @@ pub fn run(
         });
     }
     spec.design()?;
-    // Stratified chunks are replicates whose squared counts the cache does not keep: they are
-    // always computed.
-    let cache = cache.filter(|_| spec.method == Method::Plain);
     let start = Instant::now();
     let pool = pool(spec.workers)?;
     let per_block = spec.plan.block_chunks();
@@ -248,23 +253,21 @@ fn compute_chunk(
         observer.trials_done(n);
         left -= n;
     }
-    report(observer, chunk, 1, inside, began, ChunkSource::Computed);
+    let span = Span::chunk(chunk.index, chunk.trials, inside, true);
+    report(observer, &span, began, ChunkSource::Computed);
     Ok(inside)
 }
 
-/// Sends the event of a finished chunk (or cached span of `chunks` chunks starting at `chunk`).
-fn report(
-    observer: &dyn Observer,
-    chunk: Chunk,
-    chunks: u64,
-    inside: u64,
-    began: Instant,
-    source: ChunkSource,
-) {
+/// Sends the event of a finished chunk or a cached span.
+fn report(observer: &dyn Observer, span: &Span, began: Instant, source: ChunkSource) {
     observer.chunk_done(&ChunkEvent {
-        chunk,
-        chunks,
-        inside,
+        chunk: Chunk {
+            index: span.first,
+            trials: span.total_trials(),
+        },
+        chunks: span.chunks(),
+        inside: span.inside,
+        inside_squares: span.squares,
         thread: rayon::current_thread_index().unwrap_or(0),
         elapsed: began.elapsed(),
         source,

@@ -204,7 +204,8 @@ fn run_fixed(
         bounds: convergence::boundaries(
             plan.chunk_size(),
             plan.chunks(),
-            // A stratified run has no cached spans: any chunk boundary may be a point.
+            // A stratified point may be any chunk boundary: cached spans break at those that
+            // make points ([`crate::cache::BlockKey::next_break`]).
             if grid.is_some() {
                 1
             } else {
@@ -249,8 +250,9 @@ struct CheckpointSums<'a> {
     squares: bool,
 }
 
-/// One checkpoint interval's sums: `Σc`, and `Σc²` in two halves (each `c² < 2^64` split at bit
-/// 32, so neither half's sum overflows before 2^32 chunks) without a lock.
+/// One checkpoint interval's sums: `Σc`, and `Σc²` in two halves without a lock (an event's
+/// `Σc²` split at bit 32: it is below 2^64, a chunk's square or a span's within a cell of 2^22
+/// trials, so neither half's sum overflows before 2^32 events).
 #[derive(Default)]
 struct BucketSums {
     inside: AtomicU64,
@@ -276,7 +278,7 @@ impl Observer for CheckpointSums<'_> {
         if let Some(sum) = self.sums.get(bucket) {
             sum.inside.fetch_add(event.inside, Ordering::Relaxed);
             if self.squares {
-                let square = u128::from(event.inside) * u128::from(event.inside);
+                let square = event.inside_squares.unwrap_or(0);
                 sum.squares_low
                     .fetch_add((square & 0xFFFF_FFFF) as u64, Ordering::Relaxed);
                 sum.squares_high

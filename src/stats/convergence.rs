@@ -84,6 +84,17 @@ pub fn grid_below(limit: u64) -> impl Iterator<Item = u64> {
         .take_while(move |&value| value < limit)
 }
 
+/// The first chunk boundary after chunk `after` that answers a grid value in plans of
+/// `chunk_size` trials per chunk (the boundaries [`boundaries`] gives at step 1, whatever the
+/// plan's length); `None` past the grid. A stratified cache span never crosses one, so a run
+/// that reads it still reaches every point of its series.
+pub fn next_boundary(chunk_size: u64, after: u64) -> Option<u64> {
+    (0..)
+        .map_while(grid)
+        .map(|value| value.div_ceil(chunk_size.max(1)).max(1))
+        .find(|&k| k > after)
+}
+
 /// Builds the series from prefixes fed in increasing order of trials: each grid value is
 /// answered by the first prefix at or above it.
 #[derive(Clone, Debug, Default)]

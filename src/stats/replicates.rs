@@ -152,6 +152,23 @@ impl Replicates {
         })
     }
 
+    /// The least 95% half-width that any prefix of `chunks` chunks (at least these, at least
+    /// 2) beginning with these can have, however the chunks after these fall: the sum of
+    /// squared deviations `spread / m` never falls as chunks are added, and both the t
+    /// quantile and `1 / sqrt(m (m − 1))` fall with `m`, so
+    /// `t(chunks − 1) · (4/n) · sqrt(SS / (chunks (chunks − 1)))` bounds every prefix up to
+    /// `chunks` from below. 0 when these chunks have no spread (a later bound may be a Hoeffding
+    /// one, or the spread may still be 0).
+    pub fn least_half_width(&self, grid: Grid, chunks: u64) -> f64 {
+        let m = self.chunks;
+        let Some(spread) = self.spread().filter(|&s| s > 0 && m >= 2) else {
+            return 0.0;
+        };
+        let (big_m, ss) = (chunks.max(m) as f64, spread as f64 / m as f64);
+        t_quantile(chunks.max(m) - 1) * 4.0 / grid.trials() as f64
+            * (ss / (big_m * (big_m - 1.0))).sqrt()
+    }
+
     /// Whether a run with precision target `target` (a 95% half-width) stops after these chunks:
     /// at least [`MIN_CHUNKS_FOR_TARGET`] and a half-width of at most `target`.
     pub fn target_met(&self, grid: Grid, target: f64) -> bool {
@@ -356,6 +373,37 @@ mod tests {
         assert!(!forged.is_consistent(4));
         assert_eq!(forged.spread(), None);
         assert_eq!(forged.summary(grid(1)), None);
+    }
+
+    #[test]
+    fn the_least_half_width_bounds_every_longer_prefix_from_below() {
+        use crate::sampler::{Design, Kernel, count_design_chunk};
+        let g = grid(4);
+        let design = Design::Stratified(g);
+        for seed in 0..20 {
+            let counts: Vec<u64> = (0..60)
+                .map(|i| count_design_chunk(Kernel::Scalar, design, seed, i, g.trials()))
+                .collect();
+            for m0 in 2..40 {
+                let before = of(&counts[..m0]);
+                // Exact at its own length: the t half-width of these chunks (with a spread).
+                if before.spread() > Some(0) {
+                    let own = before.summary(g).unwrap().half_width;
+                    let least = before.least_half_width(g, m0 as u64);
+                    assert!((least - own).abs() <= 1e-12 * own, "{least} {own}");
+                }
+                for end in m0 + 1..=60 {
+                    let least = before.least_half_width(g, end as u64);
+                    for m in m0 + 1..=end {
+                        let actual = of(&counts[..m]).summary(g).unwrap().half_width;
+                        assert!(least <= actual, "seed {seed}: {m0}..{m} of {end}");
+                    }
+                }
+            }
+        }
+        // No spread yet: nothing is known.
+        assert_eq!(of(&[5, 5]).least_half_width(g, 30), 0.0);
+        assert_eq!(of(&[5]).least_half_width(g, 30), 0.0);
     }
 
     #[test]

@@ -152,26 +152,30 @@ impl StoppingRule {
     pub fn stops_at(&self, prefix: &PrefixCounts) -> bool {
         match self.grid {
             None => self.may_stop(prefix.inside, prefix.trials),
-            Some(grid) => Replicates {
-                chunks: prefix.chunks,
-                inside: prefix.inside,
-                inside_squares: prefix.inside_squares,
-            }
-            .target_met(grid, self.target),
+            Some(grid) => prefix.replicates().target_met(grid, self.target),
         }
     }
 
-    /// Whether some boundary inside a span of chunks whose own counts are unknown (one cached
-    /// count of `trials` trials with `inside` inside, following `before`) might be a stop.
-    /// Inner prefixes hold fewer trials than the span's end and an inside fraction between
-    /// `before.inside / end` and `(before.inside + trials) / end`; the half-width falls with the
-    /// trials and is unimodal in the fraction, so its least possible value is at the end's
-    /// trials and one end of that range. When this says yes, the runner counts the span's
-    /// chunks one by one.
-    pub fn might_stop_within(&self, before: &PrefixCounts, trials: u64) -> bool {
-        if self.grid.is_some() {
-            // A stratified rule needs each chunk's count: any span is counted again.
-            return true;
+    /// Whether some boundary inside a span of `chunks` chunks of `trials` trials in all, whose
+    /// own counts are unknown (one cached span following `before`), might be a stop. When this says yes, the runner counts the span's chunks one by one.
+    ///
+    /// Plain: inner prefixes hold fewer trials than the span's end and an inside fraction
+    /// between `before.inside / end` and `(before.inside + trials) / end`; the half-width falls
+    /// with the trials and is unimodal in the fraction, so its least possible value is at the
+    /// end's trials and one end of that range.
+    ///
+    /// Stratified: only boundaries with at least [`MIN_CHUNKS_FOR_TARGET`] chunks may stop, and
+    /// the half-width there is at least [`Replicates::least_half_width`] at the last inner
+    /// boundary.
+    pub fn might_stop_within(&self, before: &PrefixCounts, chunks: u64, trials: u64) -> bool {
+        if let Some(grid) = self.grid {
+            let last_inner = before.chunks + chunks.saturating_sub(1);
+            if chunks < 2 || last_inner < MIN_CHUNKS_FOR_TARGET {
+                return false;
+            }
+            let least = before.replicates().least_half_width(grid, last_inner);
+            // A margin far wider than the rounding of the two computations.
+            return least * (1.0 - 1e-9) <= self.target;
         }
         let end = before.trials + trials;
         // Inner boundaries hold fewer trials than the end: none reaches the minimum sample.
@@ -196,8 +200,7 @@ pub struct PrefixCounts {
     pub trials: u64,
     /// Trials inside the quarter circle.
     pub inside: u64,
-    /// `Σc²` over the chunks pushed one by one (what a stratified run's spread comes from; a
-    /// span pushed by its total adds nothing, so it counts only where no span is pushed).
+    /// `Σc²` over the chunks (what a stratified run's spread comes from).
     pub inside_squares: u128,
 }
 
@@ -210,11 +213,22 @@ impl PrefixCounts {
         self.inside_squares += u128::from(inside) * u128::from(inside);
     }
 
-    /// Appends `chunks` chunks known only by their total counts (a cached span).
-    pub fn push_span(&mut self, chunks: u64, inside: u64, trials: u64) {
+    /// Appends `chunks` chunks known only by their sums (a cached span): `inside`, and `Σc²`
+    /// where the cache keeps it (stratified spans; 0 for plain ones, whose rule never reads it).
+    pub fn push_span(&mut self, chunks: u64, inside: u64, squares: u128, trials: u64) {
         self.chunks += chunks;
         self.trials += trials;
         self.inside += inside;
+        self.inside_squares += squares;
+    }
+
+    /// The prefix's sums as replicates (meaningful for stratified runs only).
+    pub fn replicates(&self) -> Replicates {
+        Replicates {
+            chunks: self.chunks,
+            inside: self.inside,
+            inside_squares: self.inside_squares,
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::Piest;
+use piest::Method;
 use piest::cache::{BlockKey, Cache, CacheSession, Entry, Span};
 use serde_json::Value;
 
@@ -102,12 +103,13 @@ fn shared_env(mode: u32) -> (Piest, PathBuf) {
 fn forged_entries(dir: &Path, owner: u32) -> PathBuf {
     let cache = Cache::new(dir.join("forge"));
     let session = CacheSession::open(cache.clone(), true);
-    let mut entry = Entry::empty(BlockKey::new(4, 10_000, 0));
+    let mut entry = Entry::empty(BlockKey::new(Method::Plain, 4, 10_000, 0));
     entry.insert(Span {
         first: 0,
         end: 100,
         trials: 10_000,
         inside: 1_000_000,
+        squares: None,
     });
     assert!(session.store(&entry));
     let v2 = cache.entries_dir();

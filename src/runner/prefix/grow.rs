@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use super::{Clock, Limits, Outcome, StoppedBy};
 use crate::Error;
 use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
-use crate::plan::{Chunk, cache_cell_chunks};
 use crate::runner::{ChunkEvent, ChunkSource, Observer, RunSpec};
 use crate::sampler::{Design, Grid, Method};
 use crate::stats::convergence::SeriesBuilder;
@@ -41,8 +40,9 @@ const EXPECTED_STOP_MARGIN: f64 = 1e-3;
 /// cancel flag are also read then).
 const IDLE_LOOK: Duration = Duration::from_millis(5);
 
-/// Chunks handed out together to one worker: consecutive, all inside one cache cell, all of
-/// one size (the plan's remainder chunk is a piece of its own).
+/// Chunks handed out together to one worker: consecutive, never across a break of cache spans
+/// ([`BlockKey::next_break`]: a cell boundary, and for stratified runs a convergence point's
+/// boundary too), all of one size (the plan's remainder chunk is a piece of its own).
 struct Piece {
     chunks: Range<u64>,
     /// Chunks of a cached span counted again: neither a miss nor stored.
@@ -53,8 +53,8 @@ struct Piece {
 enum Counts {
     /// Computed: each chunk's count, in order.
     Chunks(Vec<u64>),
-    /// Read from the cache: one count for the span.
-    Span(u64),
+    /// Read from the cache: the span's sums.
+    Span(Span),
 }
 
 /// What the scan has not reached yet: a completed piece.
@@ -117,9 +117,11 @@ pub(super) struct Grower<'a> {
     budget: Option<Duration>,
     /// Clock time at which the budget is spent.
     deadline: Option<Duration>,
-    /// Chunks per cache cell: pieces and stored spans never cross a cell, and convergence
-    /// points sit on cell boundaries, so a cached run and a computed one draw the same series.
-    pub(super) cell: u64,
+    /// The cache key of block 0: where pieces and stored spans break
+    /// ([`BlockKey::next_break`]), the same in every block. Plain convergence points sit on cell
+    /// boundaries, stratified ones on the breaks of their spans, so a cached run and a computed
+    /// one draw the same series.
+    pub(super) breaks: BlockKey,
     pub(super) piece_chunks: u64,
     /// Set when the run is over: pieces in flight stop within a slice and are dropped.
     halt: AtomicBool,
@@ -147,15 +149,14 @@ impl<'a> Grower<'a> {
         Grower {
             spec,
             rule: limits.target,
-            // Stratified chunks are replicates whose squared counts the cache does not keep.
-            cache: cache.filter(|_| spec.method == Method::Plain),
+            cache,
             inner,
             cancel,
             clock,
             started,
             budget: limits.max_time,
             deadline: limits.max_time.map(|budget| started.saturating_add(budget)),
-            cell: cache_cell_chunks(chunk_size),
+            breaks: spec.block_key(0),
             piece_chunks: (PIECE_TRIALS / chunk_size).clamp(1, PIECE_MAX_CHUNKS),
             halt: AtomicBool::new(false),
             time_up: AtomicBool::new(false),
@@ -301,8 +302,9 @@ impl<'a> Grower<'a> {
                 return Claim::Wait;
             }
             let next = state.next;
-            let mut end = (next / self.cell + 1)
-                .saturating_mul(self.cell)
+            let mut end = self
+                .breaks
+                .next_break(next)
                 .min(next.saturating_add(self.piece_chunks))
                 .min(plan.chunks());
             if next < plan.full_chunks() {
@@ -324,11 +326,7 @@ impl<'a> Grower<'a> {
                     .pending
                     .entry(block)
                     .or_insert_with(|| Pending {
-                        entry: Entry::empty(BlockKey::new(
-                            self.spec.seed,
-                            plan.chunk_size(),
-                            block,
-                        )),
+                        entry: Entry::empty(self.spec.block_key(block)),
                         unsaved: 0,
                         out: 0,
                         last_store: Instant::now(),
@@ -376,7 +374,7 @@ impl<'a> Grower<'a> {
         let per_block = plan.block_chunks();
         let block = next / per_block;
         if state.cover.as_ref().is_none_or(|(b, _)| *b != block) {
-            let key = BlockKey::new(self.spec.seed, plan.chunk_size(), block);
+            let key = self.spec.block_key(block);
             let end = block
                 .saturating_add(1)
                 .saturating_mul(per_block)
@@ -395,26 +393,15 @@ impl<'a> Grower<'a> {
     /// A cached span handed out: it is back at once.
     fn take_span(&self, state: &mut State, cache: &CacheSession, span: Span) {
         cache.count(span.chunks(), 0, 0);
-        let first = Chunk {
-            index: span.first,
-            trials: span.total_trials(),
-        };
         self.inner.trials_done(span.total_trials());
-        crate::runner::report(
-            self.inner,
-            first,
-            span.chunks(),
-            span.inside,
-            Instant::now(),
-            ChunkSource::Cached,
-        );
+        crate::runner::report(self.inner, &span, Instant::now(), ChunkSource::Cached);
         state.seen.cached_chunks += span.chunks();
         state.next = span.end;
         state.done.insert(
             span.first,
             Done {
                 end: span.end,
-                counts: Counts::Span(span.inside),
+                counts: Counts::Span(span),
             },
         );
         self.scan(state);
@@ -439,11 +426,14 @@ impl<'a> Grower<'a> {
             let block = piece.chunks.start / per_block;
             let handed_out = state.next >= (block + 1).saturating_mul(per_block).min(plan.chunks());
             if let Some(pending) = state.pending.get_mut(&block) {
+                let keeps_squares = pending.entry.key.keeps_squares();
                 pending.entry.join(Span {
                     first: piece.chunks.start,
                     end: piece.chunks.end,
                     trials,
                     inside: counts.iter().sum(),
+                    squares: keeps_squares
+                        .then(|| counts.iter().map(|&c| u128::from(c) * u128::from(c)).sum()),
                 });
                 pending.unsaved += chunks;
                 pending.out -= 1;
@@ -503,19 +493,20 @@ impl<'a> Grower<'a> {
                 break;
             };
             match done.counts {
-                Counts::Span(inside) => {
+                Counts::Span(span) => {
                     let trials = plan.trials_in(&(first..done.end));
                     let chunks = done.end - first;
                     if chunks > 1
                         && self
                             .rule
-                            .is_some_and(|r| r.might_stop_within(&state.prefix, trials))
+                            .is_some_and(|r| r.might_stop_within(&state.prefix, chunks, trials))
                     {
                         // The stop may lie inside: its chunks are counted again, one by one.
                         state.recount = first..done.end;
                         break;
                     }
-                    state.prefix.push_span(chunks, inside, trials);
+                    let squares = span.squares.unwrap_or(0);
+                    state.prefix.push_span(chunks, span.inside, squares, trials);
                     state.sources.cached_chunks += chunks;
                     self.boundary(state);
                 }
@@ -542,9 +533,10 @@ impl<'a> Grower<'a> {
     fn boundary(&self, state: &mut State) {
         let prefix = state.prefix;
         let end = self.spec.plan.chunks();
-        // A stratified run has no cached spans: any chunk boundary may be a point.
+        // A stratified point may be any chunk boundary: cached spans break at those that make
+        // points.
         let step = match self.spec.method {
-            Method::Plain => self.cell,
+            Method::Plain => self.breaks.cell_chunks(),
             Method::Stratified => 1,
         };
         if prefix.chunks.is_multiple_of(step) || prefix.chunks == end {

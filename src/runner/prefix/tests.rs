@@ -7,9 +7,10 @@ use std::time::Duration;
 use super::grow::{Grower, PIECE_MAX_CHUNKS, PIECE_TRIALS};
 use super::*;
 use crate::cache::{Cache, CacheSession};
+use crate::plan::Plan;
 use crate::runner::tests::{spec, whole};
 use crate::runner::{Silent, run_all};
-use crate::sampler::{Kernel, chunk_words, count_chunk, is_inside};
+use crate::sampler::{Kernel, Method, chunk_words, count_chunk, is_inside};
 use crate::stats::stopping::half_width;
 
 /// A spec whose plan is "no cap": as many trials as 64 bits hold.
@@ -324,7 +325,7 @@ fn pieces_stay_in_one_cell_and_a_plan_smaller_than_a_piece_runs() {
     assert_eq!(g.piece_chunks, PIECE_MAX_CHUNKS);
     let s = uncapped(1 << 22, 0, 2);
     let g = Grower::new(&s, &limits, None, &Silent, &cancel, &clock, &[]);
-    assert_eq!((g.piece_chunks, g.cell), (1, 1));
+    assert_eq!((g.piece_chunks, g.breaks.cell_chunks()), (1, 1));
     // A run whose whole plan is smaller than a piece.
     let out = grow(&spec(2_500, 1000, 1, 2), &target(1.0, 1), None);
     assert_eq!(out.tally.chunks(), 1);
@@ -339,14 +340,49 @@ enum Kind {
     Budget,
 }
 
-/// Runs `kind` at `chunk_size` against `cache`; returns the outcome and the session's figures.
-fn figures(kind: Kind, chunk_size: u64, cache: &Cache) -> (Outcome, crate::cache::CacheSummary) {
+/// The spec of `plan` with `method` (a stratified plan must be whole chunks of `4^k`).
+fn with_method(plan: RunSpec, method: Method) -> RunSpec {
+    RunSpec { method, ..plan }
+}
+
+/// A target that stops after a few dozen chunks of `chunk_size` for `method`.
+fn some_target(method: Method, chunk_size: u64) -> Limits {
+    match method {
+        Method::Plain => target(1e-3, 1_000_000),
+        Method::Stratified => {
+            let grid = crate::sampler::Grid::for_chunk_size(chunk_size).unwrap();
+            // About 0.8 times the predicted half-width of 20 chunks: 20 to 40 chunks.
+            let spread = crate::stats::strata::chunk_std_dev(grid);
+            let e = 0.8 * crate::stats::replicates::t_quantile(19) * spread / 20f64.sqrt();
+            Limits {
+                target: Some(StoppingRule::stratified(e, grid).unwrap()),
+                max_time: None,
+            }
+        }
+    }
+}
+
+/// Runs `kind` of `method` at `chunk_size` against `cache`; returns the outcome and the
+/// session's figures.
+fn figures(
+    kind: Kind,
+    method: Method,
+    chunk_size: u64,
+    cache: &Cache,
+) -> (Outcome, crate::cache::CacheSummary) {
     let session = CacheSession::open(cache.clone(), true);
     let cancel = AtomicBool::new(false);
     let ticks = Ticks(AtomicU64::new(0));
+    // A stratified plan counts whole chunks only.
+    let remainder = if method == Method::Plain { 7 } else { 0 };
+    let uncapped = with_method(uncapped(chunk_size, 3, 2), method);
+    let uncapped = RunSpec {
+        plan: Plan::new(uncapped.plan.full_chunks() * chunk_size, chunk_size).unwrap(),
+        ..uncapped
+    };
     let out = match kind {
         Kind::Fixed => run_until(
-            &spec(10 * chunk_size + 7, chunk_size, 3, 2),
+            &with_method(spec(10 * chunk_size + remainder, chunk_size, 3, 2), method),
             &Limits::default(),
             Some(&session),
             &Silent,
@@ -354,8 +390,8 @@ fn figures(kind: Kind, chunk_size: u64, cache: &Cache) -> (Outcome, crate::cache
             &MonotonicClock::new(),
         ),
         Kind::Target => run_until(
-            &uncapped(chunk_size, 3, 2),
-            &target(1e-3, 1_000_000),
+            &uncapped,
+            &some_target(method, chunk_size),
             Some(&session),
             &Silent,
             &cancel,
@@ -363,7 +399,7 @@ fn figures(kind: Kind, chunk_size: u64, cache: &Cache) -> (Outcome, crate::cache
         ),
         // Ticks count completed chunks (and cached spans): a budget of whole chunks.
         Kind::Budget => run_until(
-            &uncapped(chunk_size, 3, 2),
+            &uncapped,
             // More ticks than the other worker can complete while chunk 0 is out (it waits once
             // WAITING_PER_WORKER pieces are done), so the budget always leaves an answer.
             &budget(Limits::default(), 16),
@@ -417,28 +453,37 @@ fn check_definitions(kind: Kind, chunk_size: u64, out: &Outcome, c: &crate::cach
 #[test]
 fn cache_figures_mean_the_same_in_every_kind_of_run() {
     // Chunk sizes below a cell (spans of many chunks), at a cell and above it.
-    for chunk_size in [
-        100_000,
-        crate::plan::CELL_TRIALS,
-        2 * crate::plan::CELL_TRIALS,
+    let cell = crate::plan::CELL_TRIALS;
+    for (method, chunk_size) in [
+        (Method::Plain, 100_000),
+        (Method::Plain, cell),
+        (Method::Plain, 2 * cell),
+        (Method::Stratified, 1 << 16),
+        (Method::Stratified, cell),
+        (Method::Stratified, 4 * cell),
     ] {
         for kind in [Kind::Fixed, Kind::Target, Kind::Budget] {
             let dir = tempfile::tempdir().unwrap();
             let cache = Cache::new(dir.path());
+            let figures = |cache: &Cache| figures(kind, method, chunk_size, cache);
             // Cold: nothing read.
-            let (cold, c) = figures(kind, chunk_size, &cache);
+            let (cold, c) = figures(&cache);
             check_definitions(kind, chunk_size, &cold, &c);
             assert_eq!((c.hits, cold.tally.sources.cached_chunks), (0, 0));
             // Warm: the same run again reads what the first stored.
-            let (warm, c) = figures(kind, chunk_size, &cache);
+            let (warm, c) = figures(&cache);
             check_definitions(kind, chunk_size, &warm, &c);
             assert!(c.hits >= cold.tally.chunks().min(warm.tally.chunks()));
             if !matches!(kind, Kind::Budget) {
-                assert_eq!(warm.tally.inside(), cold.tally.inside());
-                // Every chunk of the answer was stored: what the repeat misses lies past the stop.
-                assert_eq!(
-                    c.misses, warm.past_stop.computed_chunks,
-                    "{kind:?} {chunk_size}"
+                assert_eq!(warm.tally.replicates(), cold.tally.replicates());
+                assert_eq!(warm.convergence, cold.convergence);
+                // Every chunk of the answer was stored: what the repeat computes of it, it read
+                // and counted again (a span that may hold the stop).
+                let again =
+                    c.hits - warm.tally.sources.cached_chunks - warm.past_stop.cached_chunks;
+                assert!(
+                    warm.tally.sources.computed_chunks <= again,
+                    "{kind:?} {method} {chunk_size}: {c:?} {warm:?}"
                 );
             }
             if matches!(kind, Kind::Fixed) {
@@ -447,10 +492,10 @@ fn cache_figures_mean_the_same_in_every_kind_of_run() {
             // Partial: a cache holding only the first chunks of the run.
             let dir = tempfile::tempdir().unwrap();
             let cache = Cache::new(dir.path());
-            let short = spec(3 * chunk_size, chunk_size, 3, 2);
+            let short = with_method(spec(3 * chunk_size, chunk_size, 3, 2), method);
             let session = CacheSession::open(cache.clone(), true);
             run_all(&short, Some(&session), &Silent, &AtomicBool::new(false)).unwrap();
-            let (partial, c) = figures(kind, chunk_size, &cache);
+            let (partial, c) = figures(&cache);
             check_definitions(kind, chunk_size, &partial, &c);
             assert_eq!(
                 partial.tally.sources.cached_chunks,

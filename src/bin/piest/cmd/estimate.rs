@@ -10,7 +10,6 @@ use piest::cache::{Cache, CacheSession};
 use piest::part::{PartReport, ShardId};
 use piest::report::Report;
 use piest::runner::{MonotonicClock, Observer, RunSpec, StoppedBy, run_until};
-use piest::sampler::Method;
 use piest::stats::stopping::expected_trials;
 use piest::stats::strata;
 use piest::tally::Tally;
@@ -60,9 +59,6 @@ pub fn run(args: &EstimateArgs, env: &Env, cancel: &AtomicBool) -> anyhow::Resul
         _ => Feedback::new(cap, show_bar, config.verbose),
     };
     let session = match &config.cache {
-        // A stratified run needs each chunk's squared count, which a cached span does not
-        // keep: it neither reads nor writes the cache (the runner would skip it anyway).
-        _ if spec.method == Method::Stratified => None,
         CacheChoice::On { dir, refresh } => Some(CacheSession::open(Cache::new(dir), !refresh)),
         CacheChoice::Off => None,
         CacheChoice::Unavailable(why) => {

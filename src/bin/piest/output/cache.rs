@@ -22,6 +22,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 /// cache directory  /home/alice/.cache/piest
 /// entries          94 (845.1 kB)
 /// chunks           23,842, covering 100,000,000,000 trials of 1 seed
+/// by method        plain: 23,842 chunks, 100,000,000,000 trials
 /// ```
 pub fn info(info: &CacheInfo) -> String {
     let mut out = format!("cache directory  {}\n", info.dir);
@@ -40,6 +41,19 @@ pub fn info(info: &CacheInfo) -> String {
         plural(info.trials, "trial", "trials"),
         plural(info.seeds, "seed", "seeds"),
     ));
+    for (i, m) in info.methods.iter().enumerate() {
+        let label = if i == 0 { "by method" } else { "" };
+        out.push_str(&format!(
+            "{label:<17}{}: {}, {}\n",
+            if m.method == "unknown" {
+                format!("unknown algorithm {}", m.algorithm.escape_debug())
+            } else {
+                m.method.clone()
+            },
+            plural(m.chunks, "chunk", "chunks"),
+            plural(m.trials, "trial", "trials")
+        ));
+    }
     if info.invalid > 0 {
         let why = match info.key {
             KeyState::Missing | KeyState::Damaged => "stored under a key that is gone",
@@ -250,9 +264,15 @@ pub fn verified(report: &VerifyReport) -> String {
         ));
         for d in &report.differences {
             out.push_str(&format!(
-                "  seed {} · chunk size {} · chunks {}..{}: cached {} inside, recomputed {}\n",
-                d.seed, d.chunk_size, d.first_chunk, d.end_chunk, d.cached, d.computed
+                "  {} · seed {} · chunk size {} · chunks {}..{}: cached {} inside, recomputed {}",
+                d.method, d.seed, d.chunk_size, d.first_chunk, d.end_chunk, d.cached, d.computed
             ));
+            if let (Some(cached), Some(computed)) = (&d.cached_squares, &d.computed_squares)
+                && cached != computed
+            {
+                out.push_str(&format!("; squares {cached}, recomputed {computed}"));
+            }
+            out.push('\n');
         }
         out.push_str(&format!(
             "rewrote {}, removed {}\n",

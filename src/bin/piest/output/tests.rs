@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use insta::assert_snapshot;
 use piest::cache::{
-    CacheInfo, CacheSummary, Cleared, Difference, KeyState, NotRemoved, PruneReport, Pruned,
-    Removed, Strange, StrangeKind, Swept, VerifyReport,
+    CacheInfo, CacheSummary, Cleared, Difference, KeyState, MethodCoverage, NotRemoved,
+    PruneReport, Pruned, Removed, Strange, StrangeKind, Swept, VerifyReport,
 };
 use piest::plan::Plan;
 use piest::report::Report;
@@ -421,6 +421,27 @@ fn cache_info(exists: bool) -> CacheInfo {
         },
         old_format_files: 0,
         old_format_bytes: 0,
+        methods: if exists {
+            let share = |method: &str, algorithm: &str, entries, chunks, trials| MethodCoverage {
+                method: method.into(),
+                algorithm: algorithm.into(),
+                entries,
+                chunks,
+                trials,
+            };
+            vec![
+                share("plain", piest::ALGORITHM, 93, 23_782, 99_748_347_904),
+                share(
+                    "stratified",
+                    piest::sampler::STRATIFIED_ALGORITHM,
+                    1,
+                    60,
+                    251_652_096,
+                ),
+            ]
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -515,6 +536,7 @@ fn verified(differences: usize) -> VerifyReport {
         differences: (0..differences as u64)
             .map(|i| Difference {
                 entry: format!("/home/alice/.cache/piest/v2/{i:02x}.entry"),
+                method: if i == 1 { "stratified" } else { "plain" },
                 seed: 0,
                 chunk_size: 4_194_304,
                 first_chunk: 256 * i,
@@ -522,6 +544,8 @@ fn verified(differences: usize) -> VerifyReport {
                 trials_per_chunk: 4_194_304,
                 cached: 843_314_856,
                 computed: 843_314_857 + i,
+                cached_squares: (i == 1).then(|| "711179942361660736".to_owned()),
+                computed_squares: (i == 1).then(|| "711179944048290449".to_owned()),
             })
             .collect(),
         removed_spans: differences as u64,
@@ -559,6 +583,7 @@ fn cache_info_text_of_a_troubled_cache() {
         chunks: 0,
         trials: 0,
         seeds: 0,
+        methods: vec![],
         invalid: 0,
         unverified: 96,
         strange: 25,
@@ -583,6 +608,7 @@ fn cache_info_text_of_an_untrusted_cache() {
         chunks: 0,
         trials: 0,
         seeds: 0,
+        methods: vec![],
         invalid: 0,
         unverified: 94,
         strange: 0,
@@ -602,6 +628,7 @@ fn cache_info_text_without_a_key() {
         chunks: 0,
         trials: 0,
         seeds: 0,
+        methods: vec![],
         invalid: 94,
         strange: 0,
         strange_files: vec![],
