@@ -74,6 +74,18 @@ pub enum ShardEnvError {
          the completions count, so set PIEST_SHARD_COUNT to spec.completions in the Job's env"
     )]
     KubernetesCountMissing,
+    /// Both a Slurm task ID and a Kubernetes completion index are set: which one names the
+    /// shard is a guess, and a wrong guess counts another shard's chunks.
+    #[error(
+        "both SLURM_ARRAY_TASK_ID ({slurm}) and JOB_COMPLETION_INDEX ({kubernetes}) are set: \
+         --shard auto cannot tell which scheduler runs this task; unset one, or use --shard K/N"
+    )]
+    TwoSchedulers {
+        /// `SLURM_ARRAY_TASK_ID`.
+        slurm: u64,
+        /// `JOB_COMPLETION_INDEX`.
+        kubernetes: u64,
+    },
     /// A Slurm array that is not one contiguous range of task IDs.
     #[error(
         "the Slurm job array is not a contiguous range (IDs {min} to {max} but {count} tasks): \
@@ -198,6 +210,10 @@ pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, S
             count,
         })
     };
+    let completion = number("JOB_COMPLETION_INDEX")?;
+    if let (Some(slurm), Some(kubernetes)) = (number("SLURM_ARRAY_TASK_ID")?, completion) {
+        return Err(ShardEnvError::TwoSchedulers { slurm, kubernetes });
+    }
     if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
         let count = number("SLURM_ARRAY_TASK_COUNT")?;
         let min = number("SLURM_ARRAY_TASK_MIN")?;
@@ -238,7 +254,7 @@ pub fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<ShardId, S
         }
         return checked("SLURM_ARRAY_TASK_ID", id, n);
     }
-    if let Some(index) = number("JOB_COMPLETION_INDEX")? {
+    if let Some(index) = completion {
         let count = forced.ok_or(ShardEnvError::KubernetesCountMissing)?;
         return checked("JOB_COMPLETION_INDEX", index, count);
     }
@@ -374,6 +390,26 @@ mod tests {
         ] {
             assert!(parse_shard(text).unwrap_err().contains(why), "{text}");
         }
+    }
+
+    #[test]
+    fn a_slurm_task_id_beside_a_completion_index_is_refused() {
+        let both = [
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("JOB_COMPLETION_INDEX", "2"),
+            ("PIEST_SHARD_COUNT", "4"),
+        ];
+        assert_eq!(
+            shard(&both),
+            Err(ShardEnvError::TwoSchedulers {
+                slurm: 1,
+                kubernetes: 2
+            })
+        );
+        // Either alone names the shard.
+        assert_eq!(shard(&both[..2]).map(|s| s.index), Ok(1));
+        assert_eq!(shard(&both[2..]).map(|s| s.index), Ok(2));
     }
 
     #[test]
