@@ -232,6 +232,12 @@ pub fn parse_all(text: &str) -> Result<Vec<Part>, PartError> {
             } else if e.is_data() {
                 // Well-formed JSON that a part may not be: a key given twice.
                 PartError::Damaged(e.to_string())
+            } else if text.trim_start().starts_with("shard ") {
+                // The text report of a shard: the part is what `--json` prints.
+                PartError::NotJson(format!(
+                    "{e}: this is a shard's text report; write parts with `piest --shard K/N \
+                     --json`"
+                ))
             } else {
                 PartError::NotJson(e.to_string())
             }
@@ -487,6 +493,8 @@ mod tests {
         let cut = &text[..text.len() / 2];
         assert!(matches!(parse_all(cut), Err(PartError::NotJson(m)) if m.contains("cut short")));
         assert!(matches!(parse_all("pi = 3"), Err(PartError::NotJson(_))));
+        let report = "shard 0 of 3 (chunks 0..1 of 3): not a final estimate\n";
+        assert!(matches!(parse_all(report), Err(PartError::NotJson(m)) if m.contains("--json")));
         assert_eq!(parse_all(r#"{"pi": 3.14}"#), Err(PartError::NotAPart));
         assert_eq!(parse_all("[1, 2]"), Err(PartError::NotAPart));
         let v2 = text.replace("\"format_version\": 1", "\"format_version\": 2");

@@ -14,8 +14,8 @@ pub fn shard(report: &Report, shard: ShardId, plan: &piest::Plan) -> String {
     let chunks = plan.shard(shard.index, shard.count).unwrap_or(0..0);
     let total = plan.chunks();
     let mut out = format!(
-        "shard {} of {} (chunks {}..{} of {total}): not a final estimate; combine all {} parts \
-         with `piest merge`\n",
+        "shard {} of {} (chunks {}..{} of {total}): not a final estimate; write all {} parts \
+         with --json and combine them with `piest merge`\n",
         shard.index, shard.count, chunks.start, chunks.end, shard.count
     );
     if report.trials == 0 {
