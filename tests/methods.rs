@@ -205,6 +205,25 @@ fn a_stratified_run_is_the_same_with_the_cache_cold_warm_and_refreshed() {
 }
 
 #[test]
+fn a_repeated_stratified_target_run_reads_exactly_its_answer_at_the_chosen_chunk_size() {
+    let env = Piest::new();
+    // The rule's chunk sizes for these are 4^6 to 4^9, below a cache cell: the first chunks of
+    // a stratified plan are kept one span each, so the stop is found again without counting.
+    for target in ["1e-3", "3e-4", "1e-4"] {
+        let args = ["--method", "stratified", "--target-error", target];
+        let (cold, _) = env.json(&args);
+        let (warm, _) = env.json(&args);
+        let chunks = cold["trials"].as_u64().unwrap() / cold["chunk_size"].as_u64().unwrap();
+        assert!(cold["chunk_size"].as_u64().unwrap() < 1 << 22, "{cold}");
+        assert_eq!(warm["trials"], cold["trials"]);
+        assert_eq!(warm["ci95_half_width"], cold["ci95_half_width"]);
+        assert_eq!(warm["cached_chunks"], chunks, "{target}");
+        assert_eq!(warm["cache"]["hits"], chunks, "{target}");
+        assert_eq!(warm["cache"]["misses"], 0, "{target}");
+    }
+}
+
+#[test]
 fn a_stratified_target_run_reads_the_cache_and_stops_where_the_cold_run_did() {
     let env = Piest::new();
     let args = [

@@ -21,6 +21,11 @@ use crate::plan::{cache_block_chunks, cache_cell_chunks};
 use crate::sampler::Method;
 use crate::stats::convergence;
 
+/// A stratified plan's first chunks, each kept as a span of its own: a target run stops in them
+/// (the target rule aims at about 30 chunks, never fewer than 20), and its repeat must read each
+/// chunk's count to find the same stop without counting anything again. 256 spans in block 0.
+pub const SINGLE_STRATIFIED_CHUNKS: u64 = 256;
+
 /// Most spans an entry may hold: two per cell (a prefix of it and the rest, or a run's
 /// remainder chunk) and room for runs that stopped at different places.
 pub const MAX_SPANS: usize = 2048;
@@ -106,16 +111,20 @@ impl BlockKey {
     }
 
     /// The first chunk boundary after chunk `index` that no span crosses: the next cell
-    /// boundary, and for a key that keeps squares the next boundary of a convergence point too
+    /// boundary, and for a key that keeps squares also every boundary of the first
+    /// [`SINGLE_STRATIFIED_CHUNKS`] and the next boundary of a convergence point
     /// ([`convergence::next_boundary`]), so that a run reading stratified spans still has each
-    /// chunk count it puts in a point.
+    /// chunk count it puts in a point or may stop at.
     pub fn next_break(&self, index: u64) -> u64 {
         let cell = self.cell_chunks();
         let next_cell = (index / cell).saturating_add(1).saturating_mul(cell);
-        match convergence::next_boundary(self.chunk_size, index) {
-            Some(point) if self.keeps_squares() => next_cell.min(point),
-            _ => next_cell,
+        if !self.keeps_squares() {
+            return next_cell;
         }
+        if index < SINGLE_STRATIFIED_CHUNKS {
+            return index + 1;
+        }
+        convergence::next_boundary(self.chunk_size, index).map_or(next_cell, |p| p.min(next_cell))
     }
 
     /// Whether spans break at the boundary before chunk `index` ([`BlockKey::next_break`]).
@@ -755,31 +764,39 @@ mod tests {
         let key = stratified_key();
         assert!(key.keeps_squares() && !BlockKey::new(Method::Plain, 7, 4096, 0).keeps_squares());
         assert_eq!(key.method(), Some(Method::Stratified));
-        // Series points of chunks of 4,096 trials: 1 (trials 100 to 3,162), 2 (5,623), 3, 5,
-        // 8, 14, 25, 44, 78, 138, 245, 435, 772, then the cell's end at 1,024.
-        let breaks: Vec<u64> =
-            std::iter::successors(Some(0), |&i| Some(key.next_break(i)).filter(|&b| b <= 1024))
-                .collect();
+        // Every chunk up to 256 alone; then series points of chunks of 4,096 trials (435 and
+        // 772: 1,778,000 and 3,162,000 trials), then the cell's end at 1,024, then points.
+        let breaks: Vec<u64> = std::iter::successors(Some(250), |&i| {
+            Some(key.next_break(i)).filter(|&b| b <= 4096)
+        })
+        .collect();
         assert_eq!(
             breaks,
-            [0, 1, 2, 3, 5, 8, 14, 25, 44, 78, 138, 245, 435, 772, 1024]
+            [
+                250, 251, 252, 253, 254, 255, 256, 435, 772, 1024, 1373, 2048, 2442, 3072, 4096
+            ]
         );
+        let plain = BlockKey::new(Method::Plain, 7, 4096, 0);
+        assert_eq!((plain.next_break(0), plain.next_break(1024)), (1024, 2048));
         let mut e = Entry::empty(key.clone());
-        let counts: Vec<u64> = (0..30).map(|i| 3200 + i % 7).collect();
-        for (i, &c) in counts.iter().enumerate() {
-            e.join(chunk(i as u64, c));
+        let counts: Vec<u64> = (250..800).map(|i| 3200 + i % 7).collect();
+        for (i, &c) in (250..).zip(&counts) {
+            e.join(chunk(i, c));
         }
         // Joined between breaks only, each span with the sum of its chunks' squares.
         let firsts: Vec<u64> = e.spans().iter().map(|s| s.first).collect();
-        assert_eq!(firsts, [0, 1, 2, 3, 5, 8, 14, 25]);
-        let span = e.spans()[6];
-        let squares: u128 = counts[14..25].iter().map(|&c| u128::from(c * c)).sum();
-        assert_eq!((span.end, span.squares), (25, Some(squares)));
+        assert_eq!(firsts, [250, 251, 252, 253, 254, 255, 256, 435, 772]);
+        let span = e.spans()[7];
+        let squares: u128 = counts[435 - 250..772 - 250]
+            .iter()
+            .map(|&c| u128::from(c * c))
+            .sum();
+        assert_eq!((span.end, span.squares), (772, Some(squares)));
         // Two more words a span on disk, and back.
         let bytes = e.encode(&s);
-        let plain_len = 16 + 4 + crate::ALGORITHM.len() + 40 + 8 * 32 + 32;
+        let plain_len = 16 + 4 + crate::ALGORITHM.len() + 40 + 9 * 32 + 32;
         let algorithm_longer = crate::sampler::STRATIFIED_ALGORITHM.len() - crate::ALGORITHM.len();
-        assert_eq!(bytes.len(), plain_len + algorithm_longer + 8 * 16);
+        assert_eq!(bytes.len(), plain_len + algorithm_longer + 9 * 16);
         assert_eq!(Entry::decode(&bytes, &key, &s).unwrap(), e);
     }
 
@@ -794,7 +811,7 @@ mod tests {
         };
         let one = chunk(0, 3000);
         assert!(decode(&[one]).is_ok());
-        let two = chunk(3, 3000).then(&chunk(4, 3100)).unwrap();
+        let two = chunk(300, 3000).then(&chunk(301, 3100)).unwrap();
         assert!(decode(&[two]).is_ok());
         let cases = [
             // One chunk's square is its count squared.
@@ -817,8 +834,9 @@ mod tests {
                 squares: None,
                 ..one
             },
-            // A span across a series point's boundary (chunks 3..5 | 5..8).
+            // A span of two of the first chunks, and one across a series point's boundary.
             chunk(4, 3000).then(&chunk(5, 3000)).unwrap(),
+            chunk(434, 3000).then(&chunk(435, 3000)).unwrap(),
             // A remainder of a stratified chunk.
             Span {
                 trials: 100,

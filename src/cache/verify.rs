@@ -335,9 +335,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let session = CacheSession::open(cache.clone(), true);
-        // Chunks of 4^5 = 1,024 trials: spans of chunks 10..18 and 18..31 (between series points),
-        // both right; then the
-        // second with its Σc² changed by a count moved between two of its chunks (Σc kept).
+        // Chunks of 4^5 = 1,024 trials: spans of chunks 256..309 and 309..550 (between series
+        // points, past the single chunks at the start), both right; then the second with its
+        // Σc² changed by a count moved between two of its chunks (Σc kept).
         let grid = Grid::new(5).unwrap();
         let key = BlockKey::new(Method::Stratified, 3, grid.trials(), 0);
         let design = Design::Stratified(grid);
@@ -355,22 +355,22 @@ mod tests {
             }
         };
         let mut entry = Entry::empty(key.clone());
-        entry.insert(span(10..18, 0));
-        entry.insert(span(18..31, 5));
+        entry.insert(span(256..309, 0));
+        entry.insert(span(309..550, 5));
         assert!(session.store(&entry));
         let report = cache
             .verify(&options(1.0), &AtomicBool::new(false))
             .unwrap();
-        assert_eq!((report.entries, report.spans, report.chunks), (1, 2, 21));
+        assert_eq!((report.entries, report.spans, report.chunks), (1, 2, 294));
         let [d] = &report.differences[..] else {
             panic!("{report:?}")
         };
         assert_eq!(
             (d.method, d.first_chunk, d.cached),
-            ("stratified", 18, d.computed)
+            ("stratified", 309, d.computed)
         );
         assert_ne!(d.cached_squares, d.computed_squares);
-        let right = span(18..31, 0).squares.map(|q| q.to_string());
+        let right = span(309..550, 0).squares.map(|q| q.to_string());
         assert_eq!(d.computed_squares, right);
         let again = cache
             .verify(&options(1.0), &AtomicBool::new(false))
