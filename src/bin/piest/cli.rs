@@ -41,11 +41,13 @@ Examples:
   piest man > ~/.local/share/man/man1/piest.1
                                       install the manual page (`man piest`)
 
-The count depends only on --trials, --seed and --chunk-size: any --workers gives the same answer.
+The count depends only on --trials, --seed, --chunk-size and --method: any --workers gives the same
+answer.
 Chunk counts are cached on disk (see `piest cache --help`): a cached run gives the same answer.
 A run split with --shard K/N over many machines merges exactly with `piest merge`.
 A run stopped by --target-error or --max-time equals the fixed run of the trials it reports.
-Exit status 5: the target error was not reached before the --trials cap or the --max-time budget.
+Exit status 5: the target error was not reached before the --trials cap or the --max-time budget,
+or the budget ran out before the first chunk.
 
 Paths given to piest (--cache-dir, PIEST_CACHE_DIR, --plot, merge files) may start with ~/ for
 $HOME.";

@@ -41,7 +41,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ),
     (
         "5",
-        "a precision target (`--target-error`) was not reached before the `--trials` cap or the `--max-time` budget; the answer is printed all the same",
+        "a precision target (`--target-error`) was not reached before the `--trials` cap or the `--max-time` budget (the answer is printed all the same), or a `--max-time` budget ran out before the first chunk was counted (no answer)",
     ),
     (
         "killed by SIGINT, SIGTERM or SIGHUP",
