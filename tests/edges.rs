@@ -1,6 +1,6 @@
 //! Small edges a new user hits: `~` in paths, a stray number, the rate of cached runs, output
-//! to a full disk, OS errors named once, ranges stated in refusals, the interval as printed,
-//! and a flag given on both sides of a subcommand.
+//! to a full disk, a plot that cannot be written whole, OS errors named once, ranges stated in
+//! refusals, the interval as printed, and a flag given on both sides of a subcommand.
 
 mod common;
 
@@ -619,4 +619,33 @@ fn a_plot_inside_a_file_says_the_file_is_not_a_directory() {
             )],
         );
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_plot_that_cannot_be_written_whole_leaves_no_partial_picture() {
+    // A file-size limit of one block: the picture (several kB) cannot be written whole.
+    let env = Piest::new();
+    let plot = env.dir.path().join("e.svg");
+    let piest = env.std_cmd();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -f 1 && exec \"$0\" \"$@\""])
+        .arg(piest.get_program())
+        .args(["-n", "1e6", "--no-cache", "--plot"])
+        .arg(&plot);
+    for (k, v) in piest.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write --plot"), "{stderr}");
+    assert!(!plot.exists(), "a partial picture was left");
+    // A picture that was there is left empty, not half overwritten.
+    std::fs::write(&plot, b"<svg/>").unwrap();
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&plot).unwrap(), b"");
 }

@@ -38,9 +38,12 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Writes a plot: the file is created or truncated, never opened in a way that blocks (a FIFO
 /// put where the plot goes after the check before the run is refused, not waited on), and only
-/// a regular file is written.
+/// a regular file is written. A write that fails part way (a full disk, a file-size limit)
+/// leaves no partial picture: a file this call created is removed, one that was there is left
+/// empty.
 pub fn write_plot(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     let context = || format!("cannot write --plot '{}'", path.display());
+    let existed = path.symlink_metadata().is_ok();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -49,9 +52,18 @@ pub fn write_plot(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     if !file.metadata().with_context(context)?.is_file() {
         return Err(anyhow::anyhow!("it is not a regular file")).with_context(context);
     }
-    file.set_len(0)
+    let written = file
+        .set_len(0)
         .and_then(|()| file.write_all(bytes))
-        .with_context(context)
+        .and_then(|()| file.flush());
+    if written.is_err() {
+        let _ = file.set_len(0);
+        drop(file);
+        if !existed {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    written.with_context(context)
 }
 
 /// Whether a write failed because its reader went away. Rust maps Windows' `ERROR_BROKEN_PIPE`
