@@ -295,8 +295,18 @@ fn a_stray_number_is_an_unexpected_argument_with_a_suggestion() {
             ),
         ],
     );
-    // A real subcommand after an estimate's flag is still called a subcommand.
-    assert_usage_errors(&[], &[(&["-n", "5", "scale"], "subcommand 'scale'")]);
+    // A real subcommand after an estimate's flag is still called a subcommand, and the line
+    // says where a subcommand's flags go.
+    assert_usage_errors(
+        &[],
+        &[
+            (&["-n", "5", "scale"], "subcommand 'scale'"),
+            (
+                &["--cache-dir", "/tmp", "cache", "info"],
+                "give a subcommand's own flags after it (see piest cache --help)",
+            ),
+        ],
+    );
 }
 
 const PREFIX: &[&str] = &["-n", "30_720_000", "--chunk-size", "1000", "-s", "3"];

@@ -68,6 +68,14 @@ pub fn clap_failure(err: &clap::Error) -> ExitStatus {
                 line.push(' ');
                 line.push_str(more.trim());
             }
+            // `piest --cache-dir X cache info`: the estimate's flags come before no subcommand.
+            if let (ErrorKind::ArgumentConflict, Some(ContextValue::String(sub))) =
+                (err.kind(), err.get(ContextKind::InvalidSubcommand))
+            {
+                line.push_str(&format!(
+                    "; give a subcommand's own flags after it (see piest {sub} --help)"
+                ));
+            }
             stderr_line(&format!("piest: {line}"));
             ExitStatus::Usage
         }
