@@ -801,6 +801,20 @@ mod tests {
     }
 
     #[test]
+    fn every_series_point_of_a_stratified_run_is_a_break() {
+        for k in [1, 4, 5, 8, 11, 13, 16] {
+            let key = BlockKey::new(Method::Stratified, 0, 1 << (2 * k), 0);
+            for chunks in [1, 7, 300, 5_000, 1 << 20] {
+                // The last is the plan's end, which no span a run reads crosses.
+                let points = convergence::boundaries(key.chunk_size, chunks, 1);
+                for &b in &points[..points.len() - 1] {
+                    assert!(key.breaks_at(b), "4^{k}: boundary {b} of {chunks} chunks");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn impossible_squares_are_refused_even_with_a_good_mac() {
         let s = secret(1);
         let strat = stratified_key();

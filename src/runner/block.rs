@@ -139,6 +139,9 @@ struct Growing<'a> {
     cache: &'a CacheSession,
     key: &'a BlockKey,
     span: Option<Span>,
+    /// Where the span must end at the latest ([`BlockKey::next_break`] of its first chunk),
+    /// worked out once per span rather than per chunk.
+    span_limit: u64,
     since: Instant,
     /// What this worker computed, added to `sums` when dropped.
     own: BlockCount,
@@ -158,6 +161,7 @@ impl<'a> Growing<'a> {
             cache,
             key,
             span: None,
+            span_limit: 0,
             since: Instant::now(),
             own: BlockCount::default(),
             sums,
@@ -170,7 +174,7 @@ impl<'a> Growing<'a> {
         if let Some(span) = &mut self.span {
             let continues = span.trials == chunk.trials
                 && span.end == chunk.index
-                && !self.key.breaks_at(chunk.index)
+                && chunk.index < self.span_limit
                 && (span.chunks() % HANDOFF_CHECK != 0 || self.since.elapsed() < HANDOFF_INTERVAL);
             if let Some(joined) = span.then(&next).filter(|_| continues) {
                 *span = joined;
@@ -178,6 +182,7 @@ impl<'a> Growing<'a> {
             }
         }
         self.hand_over();
+        self.span_limit = self.key.next_break(chunk.index);
         self.span = Some(next);
     }
 

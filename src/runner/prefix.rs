@@ -3,7 +3,9 @@
 //! reached, with the convergence series of the run.
 //!
 //! Workers share one `State` under one lock. A worker takes the next *piece* (a few
-//! consecutive chunks inside one cache cell, one chunk when chunks are large), counts it without
+//! consecutive chunks that no cache span breaks between, [`crate::cache::BlockKey::next_break`]:
+//! inside one cache cell, and for stratified runs between convergence points and one chunk
+//! among a plan's first 256; one chunk when chunks are large), counts it without
 //! the lock, and hands back each chunk's count; the prefix is then scanned chunk by chunk in
 //! index order, and the stopping rule reads it at every boundary ([`crate::stats::stopping::PrefixCounts`],
 //! [`StoppingRule::stops_at`]). Because pieces go out in index order, every worker extends the

@@ -253,6 +253,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stratified_span_that_holds_a_stop_is_always_counted_again() {
+        use crate::sampler::{Design, Kernel, count_design_chunk};
+        // Real chunk counts; every span (start, length) of a 120-chunk run is asked whether it
+        // might hold a stop, and each that does hold one must get a yes.
+        let grid = Grid::new(4).unwrap();
+        let design = Design::Stratified(grid);
+        let (mut yes, mut no, mut holding) = (0, 0, 0);
+        for seed in 0..6 {
+            let counts: Vec<u64> = (0..120)
+                .map(|i| count_design_chunk(Kernel::Scalar, design, seed, i, grid.trials()))
+                .collect();
+            let prefix = |m: usize| {
+                let mut p = PrefixCounts::default();
+                for &c in &counts[..m] {
+                    p.push(c, grid.trials());
+                }
+                p
+            };
+            // A target met somewhere between 20 and 120 chunks for these counts.
+            let full = prefix(120).replicates().summary(grid).unwrap().half_width;
+            let rule = StoppingRule::stratified(full * 1.3, grid).unwrap();
+            for start in 1..110 {
+                for len in 2..=10 {
+                    let before = prefix(start);
+                    let holds = (start + 1..start + len).any(|m| rule.stops_at(&prefix(m)));
+                    let trials = len as u64 * grid.trials();
+                    let says = rule.might_stop_within(&before, len as u64, trials);
+                    assert!(!holds || says, "seed {seed}: chunks {start}..+{len}");
+                    holding += u32::from(holds);
+                    if says {
+                        yes += 1;
+                    } else {
+                        no += 1;
+                    }
+                }
+            }
+        }
+        // The bound also rules spans out (about half of these, most far from the stop), or it
+        // would be no use.
+        assert!(3 * no > no + yes, "{no} ruled out, {yes} counted again");
+        assert!(holding > 100, "only {holding} spans hold a stop");
+    }
+
+    #[test]
+    fn the_t_quantile_never_rises_with_the_degrees_of_freedom() {
+        // The bound of a span's inner boundaries relies on it, across statrs and the expansion.
+        use super::super::replicates::t_quantile;
+        let q: Vec<f64> = (1..=5000).map(t_quantile).collect();
+        assert!(
+            q.windows(2).all(|w| w[1] <= w[0]),
+            "t quantiles rise somewhere"
+        );
+    }
+
+    #[test]
     fn half_width_is_half_the_wilson_interval() {
         let [lo, hi] = wilson_interval(785_398, 1_000_000, Z95);
         assert_eq!(half_width(785_398, 1_000_000), (hi - lo) / 2.0);

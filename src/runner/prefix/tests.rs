@@ -485,6 +485,13 @@ fn cache_figures_mean_the_same_in_every_kind_of_run() {
                     warm.tally.sources.computed_chunks <= again,
                     "{kind:?} {method} {chunk_size}: {c:?} {warm:?}"
                 );
+                if again == 0 {
+                    // Nothing counted again: what the repeat misses lies past the stop.
+                    assert_eq!(
+                        c.misses, warm.past_stop.computed_chunks,
+                        "{kind:?} {method}"
+                    );
+                }
             }
             if matches!(kind, Kind::Fixed) {
                 assert_eq!(warm.tally.sources.cached_chunks, warm.tally.chunks());
@@ -502,6 +509,49 @@ fn cache_figures_mean_the_same_in_every_kind_of_run() {
                 partial.tally.chunks().min(3),
                 "{kind:?} {chunk_size}"
             );
+        }
+    }
+}
+
+#[test]
+fn warm_stratified_runs_over_spans_of_many_chunks_answer_as_cold_ones() {
+    // Chunks of 4^5: 4,096 to a cell, so past the first 256 chunks the cache keeps spans of many
+    // chunks (between series points); the target stops past them, inside such a span.
+    let grid = crate::sampler::Grid::new(5).unwrap();
+    let n = grid.trials();
+    let strat = |plan: RunSpec| with_method(plan, Method::Stratified);
+    let spread = crate::stats::strata::chunk_std_dev(grid);
+    let e = crate::stats::replicates::t_quantile(599) * spread / 600f64.sqrt();
+    let limits = Limits {
+        target: Some(StoppingRule::stratified(e, grid).unwrap()),
+        max_time: None,
+    };
+    for seed in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let fixed = strat(spec(900 * n, n, seed, 2));
+        let target = strat(spec(5_000 * n, n, seed, 2));
+        let run = |s: &RunSpec, limits: &Limits, cached: bool| {
+            let session = CacheSession::open(cache.clone(), true);
+            let out = grow(s, limits, cached.then_some(&session));
+            (out, session.summary())
+        };
+        for (s, limits) in [(&fixed, Limits::default()), (&target, limits)] {
+            let (uncached, _) = run(s, &limits, false);
+            let (cold, _) = run(s, &limits, true);
+            let (warm, c) = run(s, &limits, true);
+            for out in [&cold, &warm] {
+                assert_eq!(out.tally.replicates(), uncached.tally.replicates());
+                assert_eq!(out.convergence, uncached.convergence);
+                assert_eq!(out.stopped_by, uncached.stopped_by);
+            }
+            let chunks = uncached.tally.chunks();
+            assert!(chunks > 300, "{chunks}");
+            // Read: at least the first 256 chunks, one span each.
+            assert!(warm.tally.sources.cached_chunks >= 256, "{c:?}");
+            if limits.is_fixed() {
+                assert_eq!(warm.tally.sources.cached_chunks, chunks);
+            }
         }
     }
 }
