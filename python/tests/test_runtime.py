@@ -26,6 +26,16 @@ while time.perf_counter() < end:
 ENDLESS = 10**13
 
 
+@pytest.fixture
+def ctrl_c():
+    """Python's own SIGINT handler for the test, whatever this process inherited: a process started
+    in the background by a non-interactive shell (`pytest &` in a script, nohup) inherits SIGINT
+    ignored, and Python then installs no handler, so SIGINT would never become KeyboardInterrupt."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def native_threads():
     """Threads of this process as the OS counts them (Linux), or None elsewhere."""
     try:
@@ -35,7 +45,7 @@ def native_threads():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is a POSIX test")
-def test_ctrl_c_raises_keyboard_interrupt_promptly_and_keeps_completed_chunks(tmp_path):
+def test_ctrl_c_raises_keyboard_interrupt_promptly_and_keeps_completed_chunks(tmp_path, ctrl_c):
     cache = tmp_path / "cache"
     busy = threading.Event()
     sent = []
@@ -68,7 +78,7 @@ def test_ctrl_c_raises_keyboard_interrupt_promptly_and_keeps_completed_chunks(tm
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to oneself is a POSIX test")
 @pytest.mark.parametrize("kwargs", [dict(trials=ENDLESS), dict(target_error=1e-8)], ids=["fixed", "target"])
-def test_ctrl_c_ends_a_stratified_run_promptly(kwargs):
+def test_ctrl_c_ends_a_stratified_run_promptly(kwargs, ctrl_c):
     busy = threading.Event()
     sent = []
 
