@@ -264,10 +264,10 @@ impl Entry {
         self.spans.is_empty()
     }
 
-    /// Whether `span` is plausible for this block: inside the block and one cell, 1 ≤ trials ≤
-    /// chunk size, a remainder only for a single chunk (and never of a stratified chunk, which is
-    /// counted whole only), inside ≤ its trials, and `Σc²` present
-    /// exactly when the key keeps squares and possible for the span's counts.
+    /// Whether `span` is plausible for this block: inside the block and between two breaks
+    /// ([`BlockKey::next_break`]), 1 ≤ trials ≤ chunk size, a remainder only for a single chunk
+    /// (and never of a stratified chunk, which is counted whole only), inside ≤ its trials, and
+    /// `Σc²` present exactly when the key keeps squares and possible for the span's counts.
     pub fn accepts(&self, span: &Span) -> bool {
         let squares_fit = match span.squares {
             None => !self.key.keeps_squares(),
@@ -296,8 +296,8 @@ impl Entry {
     }
 
     /// Adds a span computed by this run, joining it with this run's full spans that end where
-    /// it starts or start where it ends, unless spans break there ([`BlockKey::breaks_at`]). The entry must hold only disjoint
-    /// spans (one run's), so that joined counts are exact sums.
+    /// it starts or start where it ends, unless spans break there ([`BlockKey::breaks_at`]).
+    /// The entry must hold only disjoint spans (one run's), so that joined counts are exact sums.
     pub fn join(&mut self, span: Span) {
         debug_assert!(self.accepts(&span));
         let full = span.trials == self.key.chunk_size;
