@@ -293,13 +293,7 @@ fn group_pass<const G: usize>(
 #[inline(always)]
 fn step_scalar(s: &mut [u64; 4]) -> u64 {
     let out = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-    let t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = s[3].rotate_left(45);
+    super::portable::next_state(s);
     out
 }
 

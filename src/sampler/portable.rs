@@ -164,7 +164,7 @@ fn advance(s: &mut [[u64; LANES]; 4], rounds: u64) {
 /// The xoshiro256++ state transition of one generator's words, as in [`step_lane`], without the
 /// output.
 #[inline(always)]
-fn next_state(s: &mut [u64; 4]) {
+pub(super) fn next_state(s: &mut [u64; 4]) {
     let t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
