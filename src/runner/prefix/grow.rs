@@ -14,7 +14,6 @@ use crate::cache::{BlockKey, CacheSession, Entry, FLUSH_INTERVAL, Span};
 use crate::runner::{ChunkEvent, ChunkSource, Observer, RunSpec};
 use crate::sampler::{Design, Grid, Method};
 use crate::stats::convergence::SeriesBuilder;
-use crate::stats::replicates::Replicates;
 use crate::stats::stopping::{PrefixCounts, StoppingRule, half_width_at};
 use crate::tally::{SourceCounts, Tally};
 
@@ -221,7 +220,7 @@ impl<'a> Grower<'a> {
             target_met: self.rule.map(|r| r.stops_at(&prefix)),
             convergence: state
                 .series
-                .finish_replicates(&replicates(&prefix), prefix.trials),
+                .finish_replicates(&prefix.replicates(), prefix.trials),
             past_stop: state.seen - state.sources,
             tally,
             plan,
@@ -542,7 +541,7 @@ impl<'a> Grower<'a> {
         if prefix.chunks.is_multiple_of(step) || prefix.chunks == end {
             state
                 .series
-                .offer_replicates(&replicates(&prefix), prefix.trials);
+                .offer_replicates(&prefix.replicates(), prefix.trials);
         }
         if self.rule.is_some_and(|r| r.stops_at(&prefix)) {
             state.stop = Some(StoppedBy::TargetError);
@@ -577,15 +576,6 @@ impl Observer for Grower<'_> {
 
     fn chunk_done(&self, event: &ChunkEvent) {
         self.inner.chunk_done(event);
-    }
-}
-
-/// The prefix's sums as replicates (the squares mean something for stratified runs only).
-fn replicates(prefix: &PrefixCounts) -> Replicates {
-    Replicates {
-        chunks: prefix.chunks,
-        inside: prefix.inside,
-        inside_squares: prefix.inside_squares,
     }
 }
 
